@@ -1,0 +1,117 @@
+"""Value objects shared by every stage: desired aliases, live aliases, phones.
+
+VICIdial's tables use a case-insensitive collation, so ids and logins are
+compared through `fold()`; the spelling a user wrote is kept for display
+and for what is sent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+def fold(text: str) -> str:
+    """The key VICIdial's `_ci` collation compares by (ids are ASCII)."""
+    return text.lower()
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a desired-state file; line and column are 1-based."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class DesiredAlias:
+    """One alias as declared. `present=False` is a tombstone (`ensure: absent`)."""
+
+    alias_id: str
+    alias_name: str | None
+    phone_logins: tuple[str, ...]
+    present: bool = True
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def logins_list(self) -> str:
+        """The comma-joined member list exactly as it is sent and stored."""
+        return ",".join(self.phone_logins)
+
+
+@dataclass(frozen=True)
+class Settings:
+    prune: bool = False
+    ignore: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+    max_deletes: int | None = None
+    max_delete_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    aliases: tuple[DesiredAlias, ...]
+    settings: Settings = Settings()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LiveAlias:
+    """One `phones_alias` row as stored; `logins_list` is kept verbatim."""
+
+    alias_id: str
+    alias_name: str
+    logins_list: str
+
+    @property
+    def phone_logins(self) -> tuple[str, ...]:
+        """Members as VICIdial splits them; empty items and spaces are kept."""
+        if self.logins_list == "":
+            return ()
+        return tuple(self.logins_list.split(","))
+
+
+@dataclass(frozen=True)
+class Phone:
+    """One `phones` row, reduced to what aliassync needs.
+
+    `pass_group` is equal for phones that share a password; the password
+    itself is never read out of the database.
+    """
+
+    login: str
+    active: bool
+    server_ip: str = ""
+    extension: str = ""
+    pass_group: int = 0
+
+
+@dataclass(frozen=True)
+class Current:
+    """The live state: aliases keyed by folded id, phones by folded login.
+
+    `phones` maps to a tuple because `phones.login` is not unique in
+    VICIdial. The mappings are never mutated after a reader builds them.
+    """
+
+    aliases: Mapping[str, LiveAlias]
+    phones: Mapping[str, tuple[Phone, ...]]
+    version: str | None = None
+
+    @classmethod
+    def build(cls, aliases, phones, version=None) -> "Current":
+        alias_map: dict[str, LiveAlias] = {}
+        for alias in aliases:
+            alias_map[fold(alias.alias_id)] = alias
+        phone_map: dict[str, tuple[Phone, ...]] = {}
+        for phone in phones:
+            key = fold(phone.login)
+            phone_map[key] = phone_map.get(key, ()) + (phone,)
+        return cls(alias_map, phone_map, version)
+
+    def has_phone(self, login: str) -> bool:
+        return fold(login) in self.phones

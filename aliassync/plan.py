@@ -1,0 +1,81 @@
+"""The Plan: what apply would do, as plain values.
+
+Actions form a dependency graph: each names the keys of the actions that
+must finish (successfully) before it may run. Other resource kinds can
+join the graph later by using another `resource` value.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .model import LiveAlias
+
+Kind = Literal["create", "update", "delete"]
+
+
+@dataclass(frozen=True)
+class AliasValues:
+    """What an alias should hold after an action."""
+
+    alias_id: str
+    alias_name: str
+    phone_logins: tuple[str, ...]
+
+    @property
+    def logins_list(self) -> str:
+        return ",".join(self.phone_logins)
+
+
+@dataclass(frozen=True)
+class AliasChange:
+    """How an update changes an alias, for reviewers."""
+
+    name: tuple[str, str] | None = None          # (before, after)
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    reordered: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    kind: Kind
+    alias_id: str                       # the id sent to VICIdial
+    reason: str                         # why: declared, ensure absent, prune, id case change
+    before: LiveAlias | None = None     # the live row the plan saw (None for a create)
+    after: AliasValues | None = None    # what is sent (None for a delete)
+    change: AliasChange | None = None   # for updates
+    depends_on: tuple[str, ...] = ()
+    resource: str = "alias"
+
+
+@dataclass(frozen=True)
+class Warning:
+    """Something VICIdial accepts that will hurt agents; never blocks a plan."""
+
+    code: str
+    alias_id: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"alias {self.alias_id}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    in_sync: tuple[str, ...] = ()       # declared aliases that already match
+    unmanaged: tuple[str, ...] = ()     # live, not declared, left alone (prune off)
+    ignored: tuple[str, ...] = ()       # live, matching an ignore pattern
+    protected: tuple[str, ...] = ()     # live, not declared, kept by a protected pattern
+    warnings: tuple[Warning, ...] = ()
+    managed_live: int = 0               # live aliases the files manage (limits use it)
+    version: str | None = field(default=None, compare=False)
+
+    def count(self, kind: Kind) -> int:
+        return sum(1 for a in self.actions if a.kind == kind)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actions)

@@ -1,0 +1,68 @@
+"""The two narrow interfaces the pipeline talks to the live system through.
+
+A real VICIdial (HTTP API + MySQL reader) and the embedded sandbox
+(SQLite + in-process API emulator) both implement them; nothing above
+this module knows which one it has.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Literal, Protocol
+
+from .model import Current, LiveAlias
+from .plan import Action
+
+OutcomeStatus = Literal["success", "refused", "unknown"]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What a writer knows after one call.
+
+    success: VICIdial answered SUCCESS.
+    refused: VICIdial answered ERROR, or a NOTICE meaning nothing was done.
+    unknown: no parseable answer (HTML page, empty body, 5xx, dropped
+             connection, timeout); the write may or may not have happened.
+    `fatal` means the run must stop at once (bad login, lockout, IP block).
+    `answer` is VICIdial's line (or a description), with secrets redacted.
+    """
+
+    status: OutcomeStatus
+    answer: str
+    fatal: bool = False
+
+
+class StateReader(Protocol):
+    def read(self) -> Current:
+        """The whole live state in a fixed, small number of queries."""
+
+    def read_aliases(self, alias_ids: Iterable[str]) -> dict[str, LiveAlias]:
+        """Just these aliases (keyed by folded id), for conflict checks."""
+
+    def close(self) -> None: ...
+
+
+class Writer(Protocol):
+    def version(self) -> str:
+        """VICIdial's version line; also proves the API is reachable."""
+
+    def write(self, action: Action) -> WriteOutcome:
+        """Carry out one action with one API call."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Target:
+    """Where the live system is: a reader, and a way to make a writer.
+
+    `make_writer` is only called by commands that write, so read-only
+    commands (plan, drift, export) never hold a writer at all.
+    """
+
+    description: str
+    reader: StateReader
+    make_writer: Callable[[], Writer]
+
+    def close(self) -> None:
+        self.reader.close()
