@@ -1,0 +1,58 @@
+"""Warnings VICIdial itself never gives: things it accepts that hurt agents.
+
+A pure function of (desired, current). Each warning names its alias.
+"""
+from __future__ import annotations
+
+from .loader import matches_any
+from .model import Current, Desired, DesiredAlias, fold
+from .plan import Warning
+
+
+def _declared_warnings(alias: DesiredAlias, current: Current) -> list[Warning]:
+    found: list[Warning] = []
+    alias_id = alias.alias_id
+    if "-" in alias_id or "_" in alias_id:
+        found.append(Warning("untypeable-id", alias_id,
+                             "the id holds '-' or '_', which the agent screen strips: agents cannot log in with it"))
+    if current.has_phone(alias_id):
+        found.append(Warning("hides-phone", alias_id,
+                             f"the id equals phone login {current.phones[fold(alias_id)][0].login}; "
+                             "agents can no longer log in to that phone directly"))
+    missing = [login for login in alias.phone_logins if not current.has_phone(login)]
+    if missing:
+        found.append(Warning("missing-phone", alias_id,
+                             f"not a phone: {', '.join(missing)} (apply will refuse)"))
+    inactive = [login for login in alias.phone_logins
+                if current.has_phone(login) and not any(p.active for p in current.phones[fold(login)])]
+    if inactive:
+        found.append(Warning("inactive-member", alias_id,
+                             f"inactive phone: {', '.join(inactive)} (agents picked for it cannot log in)"))
+    groups = {p.pass_group for login in alias.phone_logins for p in current.phones.get(fold(login), ())}
+    if len(groups) > 1:
+        found.append(Warning("mixed-passwords", alias_id,
+                             "member phones do not all share one password; agent logins will fail at random"))
+    return found
+
+
+def _dangling(current: Current, ignore: tuple[str, ...]) -> list[Warning]:
+    found: list[Warning] = []
+    for key in sorted(current.aliases):
+        live = current.aliases[key]
+        if matches_any(live.alias_id, ignore):
+            continue
+        gone = [m for m in live.phone_logins if not current.has_phone(m)]
+        if gone:
+            shown = ", ".join(repr(m) if m.strip() != m or not m else m for m in gone)
+            found.append(Warning("dangling-member", live.alias_id,
+                                 f"the live alias lists logins that are not phones: {shown}"))
+    return found
+
+
+def warnings(desired: Desired, current: Current) -> tuple[Warning, ...]:
+    found: list[Warning] = []
+    for alias in sorted(desired.aliases, key=lambda a: fold(a.alias_id)):
+        if alias.present:
+            found.extend(_declared_warnings(alias, current))
+    found.extend(_dangling(current, desired.settings.ignore))
+    return tuple(found)

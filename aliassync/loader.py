@@ -1,0 +1,384 @@
+"""Loads desired-state files into a `Desired`, or fails with every problem.
+
+The JSON Schema in `schema/aliassync.schema.json` is the source of truth
+for the shape of one file; this module adds what a schema cannot say:
+ids duplicated across files (case-insensitively, as VICIdial compares),
+a login listed twice in one alias, the 255-character limit of the joined
+list, settings that disagree between files, and patterns that contradict
+declarations. Every problem names file:line:column; all are reported in
+one run.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from jsonschema import Draft202012Validator
+
+from . import yaml_reader
+from .errors import LoadError, Problem
+from .model import Desired, DesiredAlias, Location, Settings, fold
+
+MAX_FILE_BYTES = 32 * 1024 * 1024
+MAX_ALIASES = 200_000
+MAX_LIST_CHARS = 255          # phones_alias.logins_list is VARCHAR(255)
+MIN_LIST_CHARS = 2            # VICIdial refuses a shorter phone_logins
+YAML_SUFFIXES = (".yaml", ".yml")
+
+def schema_path(name: str) -> Path:
+    """A schema file: packaged in a wheel, or `schema/` beside the package."""
+    packaged = resources.files("aliassync") / "schema" / name
+    if packaged.is_file():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "schema" / name
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def matches_any(alias_id: str, patterns: Iterable[str]) -> str | None:
+    """The first glob pattern matching `alias_id` case-insensitively, if any."""
+    folded = fold(alias_id)
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(folded, fold(pattern)):
+            return pattern
+    return None
+
+
+def collect_files(paths: Sequence[str]) -> list[str]:
+    """The files named: a directory stands for its `*.yaml`/`*.yml`, sorted."""
+    files: list[str] = []
+    problems: list[Problem] = []
+    for given in paths:
+        if os.path.isdir(given):
+            found = sorted(
+                os.path.join(given, entry) for entry in os.listdir(given)
+                if entry.endswith(YAML_SUFFIXES) and os.path.isfile(os.path.join(given, entry))
+            )
+            if not found:
+                problems.append(Problem(None, "no *.yaml or *.yml files in this directory", given))
+            files.extend(found)
+        elif os.path.isfile(given):
+            files.append(given)
+        else:
+            problems.append(Problem(None, "no such file or directory", given))
+    if not paths:
+        problems.append(Problem(None, "no desired-state file given"))
+    if problems:
+        raise LoadError(problems)
+    return files
+
+
+@dataclass
+class _Pending:
+    """A problem whose position is found after all checks, one read per file.
+
+    `ref` points at another place the message names (as `{ref}`), such as
+    the first declaration of a duplicated alias.
+    """
+
+    path: tuple
+    message: str
+    at_key: bool = False
+    ref: tuple["_Source", tuple, bool] | None = None
+
+
+@dataclass(eq=False)
+class _Source:
+    name: str
+    text: str = ""
+    data: Any = None
+    pending: list[_Pending] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)     # the file could not be read
+    duplicates: list[Problem] = field(default_factory=list)   # read, keeping the first of each key
+
+    def flag(self, path: tuple, message: str, at_key: bool = False,
+             ref: tuple["_Source", tuple, bool] | None = None) -> None:
+        self.pending.append(_Pending(path, message, at_key, ref))
+
+
+def _pick(place: yaml_reader.Place, at_key: bool) -> Location:
+    return place.key if at_key and place.key else place.value
+
+
+def _resolve(sources: list[_Source]) -> list[Problem]:
+    """Every problem with its position; each file is read again at most once."""
+    wanted: dict[_Source, set[tuple]] = {}
+    for source in sources:
+        for item in source.pending:
+            wanted.setdefault(source, set()).add(item.path)
+            if item.ref:
+                wanted.setdefault(item.ref[0], set()).add(item.ref[1])
+    places = {s: yaml_reader.locate(s.text, s.name, paths) for s, paths in wanted.items()}
+    problems: list[Problem] = []
+    for source in sources:
+        found = source.problems + source.duplicates
+        for item in source.pending:
+            message = item.message
+            if item.ref:
+                other, path, at_key = item.ref
+                message = message.replace("{ref}", str(_pick(places[other][path], at_key)))
+            found.append(Problem(_pick(places[source][item.path], item.at_key), message))
+        problems.extend(sorted(found, key=_problem_order))
+    return problems
+
+
+def _decode(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise yaml_reader.YamlProblem(Location(name, line, column),
+                                      f"not UTF-8 text (byte 0x{raw[exc.start]:02x})") from None
+
+
+def _read_source(name: str) -> _Source:
+    source = _Source(name)
+    try:
+        size = os.path.getsize(name)
+        if size > MAX_FILE_BYTES:
+            source.problems.append(Problem(Location(name, 1, 1),
+                                           f"file is {size} bytes; the limit is {MAX_FILE_BYTES}"))
+            return source
+        with open(name, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        source.text = _decode(raw, name)
+        duplicates: list[yaml_reader.YamlProblem] = []
+        source.data = yaml_reader.read(source.text, name, duplicates)
+        source.duplicates = [Problem(d.location, d.message) for d in duplicates]
+    except yaml_reader.YamlProblem as problem:
+        source.problems.append(Problem(problem.location, problem.message))
+    except OSError as exc:
+        source.problems.append(Problem(None, f"cannot read: {exc.strerror}", name))
+    return source
+
+
+TYPED_KEYS = frozenset({"version", "prune", "max_deletes", "max_delete_percent"})
+
+
+def as_text(value: Any, typed_keys: frozenset[str] = TYPED_KEYS, key: Any = None) -> Any:
+    """Plain scalars become their text, except the values of `typed_keys`.
+
+    VICIdial ids, logins and names are text even when YAML 1.1 would read
+    them otherwise: `0100` must stay `0100` (not octal 64), `no` must stay
+    `no` (not false). Keys are always text.
+    """
+    if isinstance(value, yaml_reader.Plain):
+        return value.value if key in typed_keys else str(value)
+    if isinstance(value, dict):
+        return {(str(k) if isinstance(k, yaml_reader.Plain) else k): as_text(v, typed_keys, k)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_text(item, typed_keys, key) for item in value]
+    return value
+
+
+def _schema_problems(source: _Source, schema_name: str) -> None:
+    if source.data is None:
+        source.problems.append(Problem(Location(source.name, 1, 1), "the file is empty"))
+        return
+    for error in _validator(schema_name).iter_errors(source.data):
+        _flag_schema_error(source, error)
+
+
+def _describe(path: tuple) -> str:
+    """`aliases.sales1.phone_logins.2` reads as `alias sales1: phone_logins item 3`."""
+    if len(path) >= 2 and path[0] == "aliases":
+        rest = list(path[2:])
+        if len(rest) == 2 and isinstance(rest[1], int):
+            rest = [f"{rest[0]} item {rest[1] + 1}"]
+        return f"alias {path[1]}" + (": " + ".".join(str(p) for p in rest) if rest else "")
+    return ".".join(str(p) for p in path) or "the top level"
+
+
+def _flag_schema_error(source: _Source, error) -> None:
+    path = tuple(error.absolute_path)
+    where = _describe(path)
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        for key in error.instance:
+            if key not in allowed:
+                expected = f" (expected one of: {', '.join(allowed)})" if allowed else ""
+                source.flag(path + (key,), f"unknown key {key!r} in {where}{expected}", at_key=True)
+        return
+    if error.validator == "propertyNames":
+        for sub in error.context or [error]:
+            name = sub.instance
+            message = custom or sub.message
+            source.flag(path + (name,), message.format(instance=name), at_key=True)
+        return
+    if error.validator == "required":
+        source.flag(path, f"{where}: {error.message}", at_key=True)
+        return
+    if error.validator in ("if", "then", "else"):
+        return
+    if custom and error.validator != "type":
+        message = custom.format(instance=error.instance)
+    else:
+        message = f"{where}: {error.message}"
+    source.flag(path, message)
+
+
+def _declared(source: _Source) -> dict:
+    """The `aliases` mapping of a file, or {} where the file has none to check."""
+    data = source.data
+    if isinstance(data, dict) and isinstance(data.get("aliases"), dict):
+        return data["aliases"]
+    return {}
+
+
+def _check_aliases(source: _Source, seen: dict[str, tuple[_Source, str]], out: list[DesiredAlias]) -> None:
+    """Cross-alias rules; entries the schema already refused are checked as far as they go."""
+    for alias_id, entry in _declared(source).items():
+        if not isinstance(alias_id, str) or not isinstance(entry, dict):
+            continue
+        key = fold(alias_id)
+        if key in seen:
+            first_source, first_id = seen[key]
+            source.flag(("aliases", alias_id),
+                        f"alias {alias_id} is declared twice (case-insensitively); first at {{ref}}",
+                        at_key=True, ref=(first_source, ("aliases", first_id), True))
+            continue
+        seen[key] = (source, alias_id)
+        if entry.get("ensure") == "absent":
+            out.append(DesiredAlias(alias_id, None, (), present=False))
+            continue
+        logins = entry.get("phone_logins")
+        if not isinstance(logins, list) or not all(isinstance(x, str) for x in logins):
+            continue
+        _check_logins(source, alias_id, tuple(logins))
+        out.append(DesiredAlias(alias_id, entry.get("alias_name"), tuple(logins)))
+
+
+def _check_logins(source: _Source, alias_id: str, logins: tuple[str, ...]) -> None:
+    first_index: dict[str, int] = {}
+    for index, login in enumerate(logins):
+        key = fold(login)
+        if key in first_index:
+            source.flag(("aliases", alias_id, "phone_logins", index),
+                        f"alias {alias_id}: login {login} is listed twice "
+                        f"(also item {first_index[key] + 1}; logins are case-insensitive)")
+        else:
+            first_index[key] = index
+    joined = len(",".join(logins))
+    if not logins:
+        return  # the schema reports an empty list
+    if joined > MAX_LIST_CHARS:
+        source.flag(("aliases", alias_id, "phone_logins"),
+                    f"alias {alias_id}: phone_logins joined with commas is {joined} characters; "
+                    f"VICIdial stores at most {MAX_LIST_CHARS}")
+    elif joined < MIN_LIST_CHARS:
+        source.flag(("aliases", alias_id, "phone_logins"),
+                    f"alias {alias_id}: phone_logins joined with commas must be at least "
+                    f"{MIN_LIST_CHARS} characters; VICIdial refuses {logins[0]!r} alone")
+
+
+SETTING_KEYS = frozenset(Settings.__dataclass_fields__)
+
+
+def _merge_settings(sources: list[_Source]) -> dict[str, Any]:
+    """Settings from all files; the same key with two values is a problem."""
+    merged: dict[str, tuple[Any, _Source]] = {}
+    for source in sources:
+        data = source.data
+        settings = data.get("settings") if isinstance(data, dict) else None
+        if not isinstance(settings, dict):
+            continue
+        for key, value in settings.items():
+            if key not in SETTING_KEYS:
+                continue
+            if key not in merged:
+                merged[key] = (value, source)
+                continue
+            first_value, first_source = merged[key]
+            if first_value != value:
+                source.flag(("settings", key),
+                            f"settings.{key} is {json.dumps(value)} here but "
+                            f"{json.dumps(first_value)} at {{ref}}; settings from several files must agree",
+                            ref=(first_source, ("settings", key), False))
+    return {key: value for key, (value, _) in merged.items()}
+
+
+def _patterns(values: dict[str, Any], key: str) -> tuple[str, ...]:
+    patterns = values.get(key)
+    if not isinstance(patterns, list):
+        return ()
+    return tuple(p for p in patterns if isinstance(p, str))
+
+
+def _check_patterns(values: dict[str, Any], aliases: list[DesiredAlias],
+                    owner: dict[str, tuple[_Source, str]]) -> None:
+    ignore, protect = _patterns(values, "ignore"), _patterns(values, "protected")
+    for alias in aliases:
+        source, alias_id = owner[fold(alias.alias_id)]
+        ignored = matches_any(alias.alias_id, ignore)
+        if ignored:
+            source.flag(("aliases", alias_id),
+                        f"alias {alias_id} is declared but matches ignore pattern {ignored!r}; "
+                        "an ignored alias is never touched", at_key=True)
+        protected = matches_any(alias.alias_id, protect)
+        if not alias.present and protected:
+            source.flag(("aliases", alias_id, "ensure"),
+                        f"alias {alias_id} has ensure: absent but matches protected pattern "
+                        f"{protected!r}; protected aliases are never deleted", at_key=True)
+
+
+def load_document(name: str, schema_name: str, typed_keys: frozenset[str] = frozenset()) -> Any:
+    """One YAML file checked against one of our schemas, or LoadError with every problem."""
+    source = _read_source(name)
+    if not source.problems:
+        source.data = as_text(source.data, typed_keys)
+        _schema_problems(source, schema_name)
+    problems = _resolve([source])
+    if problems:
+        raise LoadError(problems)
+    return source.data
+
+
+def load(paths: Sequence[str]) -> Desired:
+    """The desired state declared in `paths`, or LoadError listing every problem."""
+    names = collect_files(paths)
+    sources = [_read_source(name) for name in names]
+    for source in sources:
+        if not source.problems:
+            source.data = as_text(source.data)
+            _schema_problems(source, "aliassync.schema.json")
+    readable = [s for s in sources if not s.problems]
+
+    aliases: list[DesiredAlias] = []
+    owner: dict[str, tuple[_Source, str]] = {}
+    for source in readable:
+        _check_aliases(source, owner, aliases)
+    values = _merge_settings(readable)
+    _check_patterns(values, aliases, owner)
+
+    problems = _resolve(sources)
+    if len(aliases) > MAX_ALIASES:
+        problems.append(Problem(None, f"{len(aliases)} aliases declared; the limit is {MAX_ALIASES}"))
+    if problems:
+        raise LoadError(problems)
+    for key in ("ignore", "protected"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return Desired(tuple(aliases), Settings(**values), tuple(names))
+
+
+def _problem_order(problem: Problem) -> tuple:
+    loc = problem.location
+    return (loc.file, loc.line, loc.column) if loc else (problem.source, 0, 0)

@@ -1,0 +1,51 @@
+"""An in-memory target for applier and graph tests: fast, exact, scriptable.
+
+It follows VICIdial's rules closely enough for the applier (ids matched
+case-insensitively, members must be phones); the sandbox tests prove the
+real answers.
+"""
+from __future__ import annotations
+
+from aliassync.model import Current, LiveAlias, Phone, fold
+from aliassync.target import WriteOutcome
+
+
+class FakeVicidial:
+    def __init__(self, phones=("a", "b", "c", "d"), aliases=()):
+        self.phones = [Phone(p, True) if isinstance(p, str) else p for p in phones]
+        self.aliases = {fold(a.alias_id): a for a in aliases}
+        self.calls: list[tuple[str, str]] = []
+        self.script: dict[str, WriteOutcome] = {}    # action key -> forced outcome
+        self.before_write = None                      # hook(action) run just before each write
+
+    # StateReader
+    def read(self) -> Current:
+        return Current.build(self.aliases.values(), self.phones, "2.14-202 build 250720-1841")
+
+    def read_aliases(self, alias_ids):
+        return {fold(i): self.aliases[fold(i)] for i in alias_ids if fold(i) in self.aliases}
+
+    def close(self):
+        pass
+
+    # Writer
+    def version(self) -> str:
+        return "2.14-202 build 250720-1841"
+
+    def check_access(self) -> None:
+        pass
+
+    def write(self, action) -> WriteOutcome:
+        if self.before_write:
+            self.before_write(action)
+        self.calls.append((action.kind, action.alias_id))
+        forced = self.script.get(action.key)
+        if forced is not None and forced.status != "unknown-after-write":
+            return forced
+        key = fold(action.alias_id)
+        if action.kind == "delete":
+            self.aliases.pop(key, None)
+        else:
+            self.aliases[key] = LiveAlias(action.alias_id if action.kind == "create" else self.aliases[key].alias_id,
+                                          action.after.alias_name, action.after.logins_list)
+        return WriteOutcome("success", f"SUCCESS: {action.kind} {action.alias_id}")
