@@ -24,12 +24,15 @@ class WriteOutcome:
     unknown: no parseable answer (HTML page, empty body, 5xx, dropped
              connection, timeout); the write may or may not have happened.
     `fatal` means the run must stop at once (bad login, lockout, IP block).
+    `final` means sending it again cannot help (PHONE DOES NOT EXIST,
+    permissions): a refusal not worth a retry.
     `answer` is VICIdial's line (or a description), with secrets redacted.
     """
 
     status: OutcomeStatus
     answer: str
     fatal: bool = False
+    final: bool = False
 
 
 class StateReader(Protocol):
@@ -46,6 +49,9 @@ class Writer(Protocol):
     def version(self) -> str:
         """VICIdial's version line; also proves the API is reachable."""
 
+    def check_access(self) -> None:
+        """Prove the login and permissions with one call that writes nothing."""
+
     def write(self, action: Action) -> WriteOutcome:
         """Carry out one action with one API call."""
 
@@ -57,12 +63,15 @@ class Target:
     """Where the live system is: a reader, and a way to make a writer.
 
     `make_writer` is only called by commands that write, so read-only
-    commands (plan, drift, export) never hold a writer at all.
+    commands (plan, drift, export) never hold a writer at all. `version`
+    asks the API for VICIdial's version without logging in (None when no
+    API is configured for a read-only run).
     """
 
     description: str
     reader: StateReader
     make_writer: Callable[[], Writer]
+    version: Callable[[], str | None] = lambda: None
 
     def close(self) -> None:
         self.reader.close()
