@@ -245,29 +245,29 @@ def test_one_connection_serves_the_whole_run(vicidial, writer):
 
 # --- what an answer means -------------------------------------------------------------------
 
-REFUSALS = {
-    "missing phone": ("ERROR: add_phone_alias PHONE DOES NOT EXIST: |apiuser|100c", False),
-    "alias exists": ("ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: |apiuser|sales1", False),
+REFUSALS = {  # answer, fatal (stop the run), final (no use sending it again)
+    "missing phone": ("ERROR: add_phone_alias PHONE DOES NOT EXIST: |apiuser|100c", False, True),
+    "alias exists": ("ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: |apiuser|sales1", False, False),
     "no permission to add": (
-        "ERROR: add_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0", True
+        "ERROR: add_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0", True, True
     ),
-    "lockout": ("ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|", True),
-    "IP block": ("ERROR: Your IP Address is not allowed: 10.0.0.9: |apiuser|IPBLOCK|", True),
+    "lockout": ("ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|", True, True),
+    "IP block": ("ERROR: Your IP Address is not allowed: 10.0.0.9: |apiuser|IPBLOCK|", True, True),
 }
 
 
-@pytest.mark.parametrize("answer, fatal", REFUSALS.values(), ids=REFUSALS.keys())
-def test_an_error_is_a_refusal(vicidial, writer, answer, fatal):
+@pytest.mark.parametrize("answer, fatal, final", REFUSALS.values(), ids=REFUSALS.keys())
+def test_an_error_is_a_refusal(vicidial, writer, answer, fatal, final):
     vicidial.script(line(answer))
 
-    assert writer.write(create()) == WriteOutcome("refused", answer, fatal=fatal)
+    assert writer.write(create()) == WriteOutcome("refused", answer, fatal=fatal, final=final)
 
 
 def test_a_delete_refused_by_a_notice_is_a_fatal_refusal(vicidial, writer):
     notice = "NOTICE: update_phone_alias USER DOES NOT HAVE PERMISSION TO DELETE PHONE ALIASES: |apiuser|0"
     vicidial.script(line(notice))
 
-    assert writer.write(delete("old7")) == WriteOutcome("refused", notice, fatal=True)
+    assert writer.write(delete("old7")) == WriteOutcome("refused", notice, fatal=True, final=True)
 
 
 UNKNOWNS = {
@@ -345,7 +345,7 @@ def test_an_echoed_password_is_redacted_everywhere(vicidial, writer, caplog):
 
     outcome = writer.write(create())
 
-    assert outcome == WriteOutcome("refused", LOGIN_INCORRECT_REDACTED, fatal=True)
+    assert outcome == WriteOutcome("refused", LOGIN_INCORRECT_REDACTED, fatal=True, final=True)
     assert PASSWORD not in repr(outcome)
     assert f"api add_phone_alias: {LOGIN_INCORRECT_REDACTED}" in caplog.messages
     assert PASSWORD not in caplog.text
