@@ -1,0 +1,314 @@
+"""The command line: parses arguments, wires the pipeline, maps outcomes to exit codes.
+
+Human output goes to stdout; logs and progress go to stderr. User errors
+are one line each (one per problem for invalid files); a traceback is
+shown only with --debug, and everything printed is redacted.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Sequence
+
+from . import __version__, export, loader, redaction, render
+from .applier import Applier, ApplyOptions, preflight
+from .errors import AliassyncError, ConfigError, LoadError, RefusedError
+from .graph import ActionResult
+from .planner import plan as make_plan
+from .targets import TargetOptions, resolve
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
+
+log = logging.getLogger("aliassync")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(redaction.redact(text))
+    sys.stdout.flush()
+
+
+def _err(line: str) -> None:
+    sys.stderr.write(redaction.redact(line) + "\n")
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------- arguments
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("target (default: the real VICIdial named by ALIASSYNC_* variables)")
+    group.add_argument("--sandbox", metavar="PATH", help="use the embedded sandbox in PATH (a SQLite file)")
+    group.add_argument("--api-url", help="URL of non_agent_api.php (env ALIASSYNC_API_URL)")
+    group.add_argument("--api-user", help="API user (env ALIASSYNC_API_USER)")
+    group.add_argument("--api-pass-file", metavar="FILE", help="file holding the API password "
+                       "(env ALIASSYNC_API_PASS)")
+    group.add_argument("--db-url-file", metavar="FILE", help="file holding the read-only database URL "
+                       "mysql://user:pass@host:port/asterisk (env ALIASSYNC_DB_URL)")
+    group.add_argument("--source", default="aliassync", help="the API 'source' field (default: aliassync)")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="debug logs and tracebacks (still redacted)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aliassync", description="VICIdial phone aliases as code.")
+    parser.add_argument("--version", action="version", version=f"aliassync {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("validate", help="check desired-state files offline")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "github"), default="text",
+                   help="github: one ::error annotation per problem")
+    p.add_argument("--check-target", action="store_true",
+                   help="also read the live state (read-only) and report warnings and missing phones")
+    _add_target_options(p)
+    _add_common(p)
+
+    p = commands.add_parser("plan", help="show what apply would do")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    p.add_argument("--show-unmanaged", action="store_true",
+                   help="list live aliases left alone by name, not just their count")
+    _add_target_options(p)
+    _add_common(p)
+
+    p = commands.add_parser("apply", help="carry out the plan")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--allow-deletes", type=int, metavar="N", help="allow up to N deletes whatever the limits say")
+    p.add_argument("--fail-fast", action="store_true", help="stop starting actions after the first failure")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="how to show the plan before applying")
+    _add_target_options(p)
+    _add_common(p)
+
+    p = commands.add_parser("drift", help="read-only check: does the live system match the files?")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_target_options(p)
+    _add_common(p)
+
+    p = commands.add_parser("export", help="write the live aliases as a desired-state file")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout (refuses to overwrite)")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    _add_target_options(p)
+    _add_common(p)
+
+    sandbox = commands.add_parser("sandbox", help="create or serve an embedded sandbox")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
+    p = sandbox_commands.add_parser("init", help="create a sandbox with phones from a file")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--phones", metavar="FILE", required=True, help="YAML: phones: [{login: ..., ...}]")
+    _add_common(p)
+    p = sandbox_commands.add_parser("serve", help="serve the sandbox's non_agent_api.php on 127.0.0.1")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--port", type=int, default=8080)
+    _add_common(p)
+    return parser
+
+
+def _target_options(args: argparse.Namespace) -> TargetOptions:
+    return TargetOptions(sandbox=args.sandbox, api_url=args.api_url, api_user=args.api_user,
+                         api_pass_file=args.api_pass_file, db_url_file=args.db_url_file, source=args.source)
+
+
+# ---------------------------------------------------------------- commands
+
+def _load(paths: Sequence[str]):
+    desired = loader.load(paths)
+    log.info("load: %d aliases from %d file(s)", len(desired.aliases), len(desired.sources))
+    return desired
+
+
+def _plan(args: argparse.Namespace, desired, target):
+    current = target.reader.read()
+    result = make_plan(desired, current)
+    version = target.version()
+    log.info("plan: %d to create, %d to update, %d to delete",
+             result.count("create"), result.count("update"), result.count("delete"))
+    return current, result, version
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        desired = _load(args.paths)
+    except LoadError as error:
+        for problem in error.problems:
+            if args.format == "github" and problem.location:
+                loc = problem.location
+                _out(f"::error file={loc.file},line={loc.line},col={loc.column}::{problem.message}\n")
+            else:
+                _err(str(problem))
+        return EXIT_ERROR
+    if args.check_target:
+        target = resolve(_target_options(args), needs_api=False)
+        try:
+            current = target.reader.read()
+        finally:
+            target.close()
+        result = make_plan(desired, current)
+        for warning in result.warnings:
+            _err(f"warning: {warning}")
+        missing = [w for w in result.warnings if w.code == "missing-phone"]
+        if missing:
+            return EXIT_ERROR
+    _out(f"{len(desired.aliases)} aliases in {len(desired.sources)} file(s): valid\n")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    desired = _load(args.paths)
+    target = resolve(_target_options(args))
+    try:
+        _, result, version = _plan(args, desired, target)
+    finally:
+        target.close()
+    document = render.plan_document(result, target=target.description, show_unmanaged=args.show_unmanaged)
+    document["vicidial_version"] = version
+    _out(render.render(document, args.format))
+    return EXIT_CHANGES if result.has_changes else EXIT_OK
+
+
+def _confirm(count: int, target: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RefusedError("apply needs --yes when not run from a terminal; nothing written")
+    sys.stderr.write(f"Apply {count} change(s) to {target}? Only 'yes' is accepted: ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip() != "yes":
+        raise RefusedError("apply cancelled; nothing written")
+
+
+def _log_result(result: ActionResult) -> None:
+    level = logging.INFO if result.status == "done" else logging.WARNING
+    log.log(level, "apply: %s %s: %s%s", result.action.kind, result.action.alias_id, result.status,
+            f" ({result.message})" if result.status != "done" else "")
+
+
+def _report_text(report) -> str:
+    lines = []
+    for result in report.results:
+        if result.status != "done":
+            lines.append(f"  {result.status}: {result.action.kind} {result.action.alias_id}: {result.message}")
+    counts = report.counts
+    lines.append(f"Apply: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
+                 f"{counts['conflict']} conflict.")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    desired = _load(args.paths)
+    target = resolve(_target_options(args))
+    try:
+        current, result, version = _plan(args, desired, target)
+        document = render.plan_document(result, target=target.description)
+        document["vicidial_version"] = version
+        _out(render.render(document, args.format))
+        if not result.has_changes:
+            return EXIT_OK
+        options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast)
+        settings = desired.settings
+        preflight(result, current, settings.max_deletes, settings.max_delete_percent, options)
+        _confirm(len(result.actions), target.description, args.yes)
+        writer = target.make_writer()
+        try:
+            report = Applier(target.reader, writer, options, on_result=_log_result).apply(result)
+        finally:
+            writer.close()
+    finally:
+        target.close()
+    _out(_report_text(report))
+    return EXIT_OK if report.complete else EXIT_PARTIAL
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    target = resolve(_target_options(args), needs_api=False)
+    try:
+        current = target.reader.read()
+    finally:
+        target.close()
+    text = export.export_text(current, target.description)
+    if not args.out:
+        _out(text)
+        return EXIT_OK
+    mode = "w" if args.force else "x"
+    try:
+        with open(args.out, mode, encoding="utf-8") as handle:
+            handle.write(redaction.redact(text))
+    except FileExistsError:
+        raise ConfigError(f"{args.out} exists; pass --force to overwrite it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out}: {exc.strerror}") from None
+    log.info("export: %d aliases written to %s", len(current.aliases), args.out)
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from . import phones_file
+    from .sandbox import server, store
+
+    if args.sandbox_command == "init":
+        seed = phones_file.load(args.phones)
+        store.init_sandbox(args.path, seed.phones, aliases=seed.aliases)
+        _out(f"sandbox {args.path}: {len(seed.phones)} phones, {len(seed.aliases)} aliases\n")
+        return EXIT_OK
+    if not os.path.isfile(args.path):
+        raise ConfigError(f"sandbox {args.path} does not exist; create it with "
+                          f"'aliassync sandbox init {args.path} --phones FILE'")
+    _err(f"serving sandbox {args.path} on http://127.0.0.1:{args.port}/vicidial/non_agent_api.php "
+         "(Ctrl-C stops)")
+    try:
+        server.serve(args.path, args.port)
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "export": cmd_export,
+    "sandbox": cmd_sandbox,
+}
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(redaction.RedactingFormatter("aliassync: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+    root.setLevel(level)
+    if not args.debug:
+        for noisy in ("httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    try:
+        return COMMANDS[args.command](args)
+    except LoadError as error:
+        for line in error.lines():
+            _err(line)
+        return EXIT_ERROR
+    except AliassyncError as error:
+        if args.debug:
+            log.debug("traceback", exc_info=True)
+        _err(f"error: {error}")
+        return error.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return EXIT_ERROR
+    except Exception as error:  # a bug: say so, in one line unless --debug
+        if args.debug:
+            log.exception("internal error")
+        _err(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)")
+        return EXIT_ERROR

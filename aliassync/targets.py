@@ -1,0 +1,155 @@
+"""Builds the Target a run talks to: the embedded sandbox or a real VICIdial.
+
+The sandbox is used only when asked for (`--sandbox PATH`). A real target
+needs its settings from the environment or the matching options; a
+missing one is an error naming it, never a fall back to the sandbox.
+Secrets read here are registered for redaction before anything else
+can print them.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from typing import Mapping
+
+import httpx
+
+from . import redaction
+from .errors import ConfigError
+from .state_reader import SqlStateReader
+from .target import Target
+from .vicidial_api import ApiClient, ApiWriter, public_url
+
+SANDBOX_URL = "http://sandbox/vicidial/non_agent_api.php"
+SANDBOX_USER = "6666"
+SANDBOX_PASS = "1234"
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    sandbox: str | None = None
+    api_url: str | None = None
+    api_user: str | None = None
+    api_pass_file: str | None = None
+    db_url: str | None = None
+    db_url_file: str | None = None
+    source: str = "aliassync"
+
+
+def _read_secret_file(path: str, what: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            value = handle.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the {what} file {path}: {exc.strerror}") from None
+    if not value:
+        raise ConfigError(f"the {what} file {path} is empty")
+    return value
+
+
+def _setting(option: str | None, env: Mapping[str, str], name: str, flag: str) -> str:
+    value = option if option is not None else env.get(name)
+    if not value:
+        raise ConfigError(f"{name} is not set (or pass {flag}); "
+                          "to try aliassync without a VICIdial, use --sandbox PATH")
+    return value
+
+
+def _secret(file_option: str | None, env: Mapping[str, str], name: str, flag: str, what: str) -> str:
+    value = _read_secret_file(file_option, what) if file_option else env.get(name)
+    if not value:
+        raise ConfigError(f"{name} is not set (or pass {flag}); "
+                          "to try aliassync without a VICIdial, use --sandbox PATH")
+    redaction.register(value)
+    return value
+
+
+def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
+    from .sandbox.emulator import make_app
+    from .sandbox.store import open_store
+
+    path = options.sandbox
+    if not os.path.isfile(path):
+        raise ConfigError(f"sandbox {path} does not exist; create it with "
+                          f"'aliassync sandbox init {path} --phones FILE'")
+    user = options.api_user or env.get("ALIASSYNC_API_USER") or SANDBOX_USER
+    password = (_read_secret_file(options.api_pass_file, "API password") if options.api_pass_file
+                else env.get("ALIASSYNC_API_PASS") or SANDBOX_PASS)
+    redaction.register(password)
+
+    def connect():
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        return connection
+
+    reader = SqlStateReader(connect, "?", f"sandbox {path}", errors=(sqlite3.Error,))
+
+    def make_writer() -> ApiWriter:
+        app = make_app(open_store(path))
+        return ApiWriter(ApiClient(SANDBOX_URL, user, password, options.source,
+                                   transport=httpx.WSGITransport(app=app)))
+
+    def version() -> str:
+        app = make_app(open_store(path))
+        client = ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app))
+        try:
+            return client.version()
+        finally:
+            client.close()
+
+    return Target(f"sandbox {path}", reader, make_writer, version)
+
+
+def _mysql_reader(url: str) -> SqlStateReader:
+    import pymysql
+
+    from .db_url import parse_db_url
+
+    parts = parse_db_url(url)
+    redaction.register(parts.password)
+
+    def connect():
+        return pymysql.connect(host=parts.host, port=parts.port, user=parts.user, password=parts.password,
+                               database=parts.database or "asterisk", charset="utf8mb4", autocommit=True,
+                               connect_timeout=10, read_timeout=60)
+
+    return SqlStateReader(connect, "%s", f"database {parts.public}", errors=(pymysql.MySQLError,))
+
+
+def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool) -> Target:
+    db_url = (_read_secret_file(options.db_url_file, "database URL") if options.db_url_file
+              else options.db_url or env.get("ALIASSYNC_DB_URL"))
+    if not db_url:
+        raise ConfigError("ALIASSYNC_DB_URL is not set (or pass --db-url-file); aliassync reads the live "
+                          "aliases from VICIdial's database; to try it without a VICIdial, use --sandbox PATH")
+    redaction.register(db_url)
+    reader = _mysql_reader(db_url)
+    api_url = env.get("ALIASSYNC_API_URL") if options.api_url is None else options.api_url
+    if needs_api and not api_url:
+        _setting(options.api_url, env, "ALIASSYNC_API_URL", "--api-url")
+
+    def make_writer() -> ApiWriter:
+        url = _setting(api_url, env, "ALIASSYNC_API_URL", "--api-url")
+        user = _setting(options.api_user, env, "ALIASSYNC_API_USER", "--api-user")
+        password = _secret(options.api_pass_file, env, "ALIASSYNC_API_PASS", "--api-pass-file", "API password")
+        return ApiWriter(ApiClient(url, user, password, options.source))
+
+    def version() -> str | None:
+        if not api_url:
+            return None
+        client = ApiClient(api_url, "", "", options.source)
+        try:
+            return client.version()
+        finally:
+            client.close()
+
+    shown_api = public_url(api_url) if api_url else "(not set)"
+    return Target(f"{reader.description}, API {shown_api}", reader, make_writer, version)
+
+
+def resolve(options: TargetOptions, env: Mapping[str, str] | None = None, *, needs_api: bool = True) -> Target:
+    """The target named by the options and environment."""
+    env = os.environ if env is None else env
+    if options.sandbox:
+        return _sandbox(options, env)
+    return _real(options, env, needs_api)
