@@ -7,15 +7,24 @@ Order of business:
    any write;
 2. the writer proves the API answers (`version`) and that the login works
    (`check_access`, one call, never repeated);
-3. the actions run as a dependency graph, one API call each;
-4. every alias written is read back (one read of the whole state, however
+3. the actions run as a dependency graph, one API call each; just before
+   each write, one cheap read checks that the alias is still what the plan
+   saw: if someone else changed it meanwhile, the action is skipped as a
+   conflict and their change is never overwritten;
+4. a write whose outcome is unknown (no parseable answer) is never sent
+   again blindly: the alias is read back: as asked, it is done; untouched,
+   it is sent again within the retry budget, after a jittered backoff;
+   anything else is a conflict;
+5. every alias written is read back (one read of the whole state, however
    many aliases) and compared with what was asked: VICIdial answers
    SUCCESS even when the database cut a value.
 """
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import random
+import time
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from . import graph
@@ -23,6 +32,7 @@ from .errors import RefusedError
 from .graph import ActionResult
 from .model import Current, LiveAlias, fold
 from .plan import Action, Plan
+from .retry import Backoff
 from .target import StateReader, Writer
 
 log = logging.getLogger("aliassync.apply")
@@ -33,6 +43,7 @@ class ApplyOptions:
     allow_deletes: int | None = None     # --allow-deletes N: up to N deletes whatever the limits say
     fail_fast: bool = False
     workers: int = 1
+    backoff: Backoff = field(default_factory=Backoff)   # resends after an unknown outcome or no connection
 
 
 @dataclass(frozen=True)
@@ -108,30 +119,59 @@ def _asked(action: Action) -> str:
     return f"{want.alias_id} name {want.alias_name!r} logins {want.logins_list!r}"
 
 
+def _same(live: LiveAlias | None, seen: LiveAlias | None) -> bool:
+    """Whether the live row is still the one the plan saw (None: no alias)."""
+    return live == seen
+
+
 class Applier:
     def __init__(self, reader: StateReader, writer: Writer, options: ApplyOptions = ApplyOptions(),
-                 on_result: Callable[[ActionResult], None] | None = None):
+                 on_result: Callable[[ActionResult], None] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None):
         self.reader = reader
         self.writer = writer
         self.options = options
         self.on_result = on_result
+        self._sleep = sleep
+        self._rng = rng
+
+    def _live(self, action: Action) -> LiveAlias | None:
+        return self.reader.read_aliases([action.alias_id]).get(fold(action.alias_id))
 
     def perform(self, action: Action) -> ActionResult:
-        outcome = self.writer.write(action)
-        if outcome.status == "success":
-            return ActionResult(action, "done", outcome.answer)
-        if outcome.status == "refused":
-            return ActionResult(action, "failed", outcome.answer, stop=outcome.fatal)
-        return self._settle_unknown(action, outcome.answer)
-
-    def _settle_unknown(self, action: Action, answer: str) -> ActionResult:
-        """An answer that says nothing: read the alias back instead of guessing."""
-        live = self.reader.read_aliases([action.alias_id]).get(fold(action.alias_id))
-        if _matches(live, action):
-            log.warning("%s: %s; read back: the alias is as asked", action.key, answer)
-            return ActionResult(action, "done", f"outcome unknown ({answer}); read back: as asked")
-        return ActionResult(action, "failed",
-                            f"outcome unknown ({answer}); read back: {_shown(live)}")
+        """Check for a foreign change, write, and settle the outcome; see the module doc."""
+        live = self._live(action)
+        if not _same(live, action.before):
+            if _matches(live, action):
+                return ActionResult(action, "done", "already as asked; nothing sent")
+            return ActionResult(action, "conflict",
+                                f"changed since the plan: it saw {_shown(action.before)}, now {_shown(live)}; "
+                                "not overwritten")
+        attempts = 0
+        while True:
+            attempts += 1
+            outcome = self.writer.write(action)
+            if outcome.status == "success":
+                return ActionResult(action, "done", outcome.answer, attempts=attempts)
+            if outcome.status == "refused" and (outcome.sent or outcome.fatal):
+                return ActionResult(action, "failed", outcome.answer, stop=outcome.fatal, attempts=attempts)
+            if outcome.status == "unknown":
+                live = self._live(action)
+                if _matches(live, action):
+                    log.warning("%s: %s; read back: as asked", action.key, outcome.answer)
+                    return ActionResult(action, "done", f"outcome unknown ({outcome.answer}); read back: as asked",
+                                        attempts=attempts)
+                if not _same(live, action.before):
+                    return ActionResult(action, "conflict",
+                                        f"outcome unknown ({outcome.answer}); read back: {_shown(live)}, "
+                                        "neither what the plan saw nor what was asked", attempts=attempts)
+            if attempts > self.options.backoff.retries:
+                return ActionResult(action, "failed",
+                                    f"{outcome.answer}; gave up after {attempts} attempts (alias untouched)",
+                                    attempts=attempts)
+            delay = self.options.backoff.delay(attempts, self._rng)
+            log.warning("%s: %s; alias untouched, sending again in %.1fs", action.key, outcome.answer, delay)
+            self._sleep(delay)
 
     def verify(self, results: Sequence[ActionResult]) -> list[ActionResult]:
         """Read back every alias written and fail those that differ from what was asked."""

@@ -27,6 +27,7 @@ class ActionResult:
     status: Status
     message: str = ""
     stop: bool = False          # the run must not go on (bad login, lockout)
+    attempts: int = 0           # API writes sent for this action
 
 
 def expand_gates(actions: Sequence[Action]) -> dict[str, tuple[str, ...]]:

@@ -10,6 +10,7 @@ numbers mean equal passwords.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any, Callable, Iterable
 
 from .errors import TargetError
@@ -46,19 +47,21 @@ class SqlStateReader:
         self._errors = errors
         self.description = description
         self._connection = None
+        self._lock = threading.Lock()   # apply's workers share the one connection
         self.queries = 0
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
         try:
-            if self._connection is None:
-                self._connection = self._connect()
-            cursor = self._connection.cursor()
-            try:
-                self.queries += 1
-                cursor.execute(sql, tuple(params))
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
+            with self._lock:
+                if self._connection is None:
+                    self._connection = self._connect()
+                cursor = self._connection.cursor()
+                try:
+                    self.queries += 1
+                    cursor.execute(sql, tuple(params))
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
         except self._errors as exc:
             raise TargetError(f"cannot read the live state from {self.description}: {exc}") from None
 

@@ -26,6 +26,8 @@ class WriteOutcome:
     `fatal` means the run must stop at once (bad login, lockout, IP block).
     `final` means sending it again cannot help (PHONE DOES NOT EXIST,
     permissions): a refusal not worth a retry.
+    `sent` is False when the request never left (the connection was
+    refused): nothing can have been written, so sending again is safe.
     `answer` is VICIdial's line (or a description), with secrets redacted.
     """
 
@@ -33,6 +35,7 @@ class WriteOutcome:
     answer: str
     fatal: bool = False
     final: bool = False
+    sent: bool = True
 
 
 class StateReader(Protocol):

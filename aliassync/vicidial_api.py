@@ -163,7 +163,7 @@ def _outcome_of(answer: Answer) -> WriteOutcome:
     if answer.kind == "SUCCESS":
         return WriteOutcome("success", str(answer))
     if answer.nothing_done:
-        return WriteOutcome("refused", str(answer), fatal=answer.fatal, final=answer.final)
+        return WriteOutcome("refused", str(answer), fatal=answer.fatal, final=answer.final, sent=answer.sent)
     return WriteOutcome("unknown", str(answer))
 
 

@@ -15,7 +15,7 @@ class FakeVicidial:
         self.phones = [Phone(p, True) if isinstance(p, str) else p for p in phones]
         self.aliases = {fold(a.alias_id): a for a in aliases}
         self.calls: list[tuple[str, str]] = []
-        self.script: dict[str, WriteOutcome] = {}    # action key -> forced outcome
+        self.script: dict[str, list[WriteOutcome]] = {}   # action key -> outcomes forced, in turn
         self.before_write = None                      # hook(action) run just before each write
 
     # StateReader
@@ -40,8 +40,8 @@ class FakeVicidial:
             self.before_write(action)
         self.calls.append((action.kind, action.alias_id))
         forced = self.script.get(action.key)
-        if forced is not None and forced.status != "unknown-after-write":
-            return forced
+        if forced:
+            return forced.pop(0)   # the call did not reach the database
         key = fold(action.alias_id)
         if action.kind == "delete":
             self.aliases.pop(key, None)

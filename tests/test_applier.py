@@ -14,8 +14,9 @@ def plan_for(vicidial, *aliases, **settings):
     return plan(Desired(tuple(aliases), Settings(**settings)), vicidial.read())
 
 
-def apply(vicidial, the_plan, **options):
-    return Applier(vicidial, vicidial, ApplyOptions(**options)).apply(the_plan)
+def apply(vicidial, the_plan, sleeps=None, **options):
+    sleep = (sleeps.append if sleeps is not None else lambda seconds: None)
+    return Applier(vicidial, vicidial, ApplyOptions(**options), sleep=sleep).apply(the_plan)
 
 
 def test_a_member_that_is_not_a_phone_refuses_the_whole_apply_and_lists_every_one():
@@ -47,8 +48,8 @@ def test_creates_and_updates_run_before_deletes_and_all_land():
 
 def test_a_failed_update_keeps_every_delete_from_running():
     vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a"), LiveAlias("s1", "S", "a,b")])
-    vicidial.script["update:s1"] = WriteOutcome("refused", "ERROR: update_phone_alias PHONE DOES NOT EXIST: |u|c",
-                                                final=True)
+    vicidial.script["update:s1"] = [WriteOutcome("refused", "ERROR: update_phone_alias PHONE DOES NOT EXIST: |u|c",
+                                                 final=True)]
     the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False),
                         DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("a", "b")))
     report = apply(vicidial, the_plan)
@@ -97,12 +98,77 @@ def test_an_unknown_outcome_is_settled_by_reading_the_alias_back():
         "done", "outcome unknown (HTTP 500 from http://dialer/); read back: as asked")
 
 
-def test_an_unknown_outcome_with_nothing_written_is_a_failure_naming_what_is_live():
+def test_an_unknown_outcome_with_the_alias_untouched_is_sent_again_after_a_backoff():
     vicidial = FakeVicidial()
-    vicidial.script["create:s1"] = WriteOutcome("unknown", "empty answer from http://dialer/")
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "empty answer from http://dialer/")]
+    sleeps = []
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps).results
+    assert (result.status, result.attempts) == ("done", 2)
+    assert vicidial.calls == [("create", "s1"), ("create", "s1")]
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
+
+
+def test_resends_stop_at_the_retry_budget():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 502 from http://dialer/")] * 5
+    sleeps = []
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps).results
+    assert (result.status, result.attempts) == ("failed", 3)
+    assert result.message == "HTTP 502 from http://dialer/; gave up after 3 attempts (alias untouched)"
+    assert len(sleeps) == 2 and sleeps[1] <= 1.0
+
+
+def test_a_refused_connection_wrote_nothing_and_is_sent_again():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "could not connect to http://dialer/; nothing was sent",
+                                                 sent=False)]
     (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))).results
+    assert (result.status, result.attempts) == ("done", 2)
+
+
+def test_a_final_refusal_is_never_sent_again():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "ERROR: add_phone_alias PHONE DOES NOT EXIST: |u|a",
+                                                 final=True)]
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))).results
+    assert (result.status, result.attempts) == ("failed", 1)
+
+
+def test_an_unknown_outcome_with_a_foreign_change_is_a_conflict():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+
+    def lost_answer_and_someone_else_wrote(action):
+        vicidial.aliases["s1"] = LiveAlias("s1", "Theirs", "c")
+        return WriteOutcome("unknown", "connection dropped by http://dialer/")
+
+    vicidial.write = lost_answer_and_someone_else_wrote
+    (result,) = apply(vicidial, the_plan).results
     assert (result.status, result.message) == (
-        "failed", "outcome unknown (empty answer from http://dialer/); read back: no such alias")
+        "conflict", "outcome unknown (connection dropped by http://dialer/); read back: s1 name 'Theirs' "
+                    "logins 'c', neither what the plan saw nor what was asked")
+
+
+def test_a_change_made_after_the_plan_is_a_conflict_and_survives():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a,b"), LiveAlias("s2", "T", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("b", "a")))
+    vicidial.aliases["s1"] = LiveAlias("s1", "S", "d,b")        # the admin screen, meanwhile
+    report = apply(vicidial, the_plan)
+    assert [(r.action.key, r.status, r.attempts) for r in report.results] == [
+        ("update:s1", "conflict", 0), ("update:s2", "done", 1)]
+    assert report.results[0].message == ("changed since the plan: it saw s1 name 'S' logins 'a,b', now s1 name 'S' "
+                                         "logins 'd,b'; not overwritten")
+    assert vicidial.aliases["s1"].logins_list == "d,b"
+    assert vicidial.calls == [("update", "s2")]
+
+
+def test_a_change_someone_already_made_is_done_without_a_write():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a,b")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("c", "b")))
+    vicidial.aliases["s1"] = LiveAlias("s1", "S", "c,b")
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message, result.attempts) == ("done", "already as asked; nothing sent", 0)
+    assert vicidial.calls == []
 
 
 def test_delete_limits_name_the_rule_and_the_numbers():
