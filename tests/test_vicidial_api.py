@@ -301,14 +301,14 @@ def test_no_connection_means_nothing_was_written():
     outcome = writer.write(create())
     writer.close()
 
-    assert outcome == WriteOutcome("refused", f"could not connect to {url}: {refused}; nothing was sent")
+    assert outcome == WriteOutcome("refused", f"could not connect to {url}: {refused}; nothing was sent", sent=False)
 
 
 MOCK_URL = "http://vicidial.test/vicidial/non_agent_api.php"
 TRANSPORT_FAILURES = {
     "connect timeout": (
         httpx.ConnectTimeout("timed out"),
-        WriteOutcome("refused", f"could not connect to {MOCK_URL}: timed out; nothing was sent"),
+        WriteOutcome("refused", f"could not connect to {MOCK_URL}: timed out; nothing was sent", sent=False),
     ),
     "write timeout": (
         httpx.WriteTimeout("timed out"),
