@@ -20,6 +20,7 @@ from .planner import plan as make_plan
 from .targets import TargetOptions, resolve
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
+DEFAULT_CONCURRENCY = 4
 
 log = logging.getLogger("aliassync")
 
@@ -35,6 +36,13 @@ def _err(line: str) -> None:
 
 
 # ---------------------------------------------------------------- arguments
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 64")
+    return value
+
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("target (default: the real VICIdial named by ALIASSYNC_* variables)")
@@ -80,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--allow-deletes", type=int, metavar="N", help="allow up to N deletes whatever the limits say")
     p.add_argument("--fail-fast", action="store_true", help="stop starting actions after the first failure")
+    p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
+                   help=f"API calls in flight at once (default {DEFAULT_CONCURRENCY})")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                    help="how to show the plan before applying")
     _add_target_options(p)
@@ -210,7 +220,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _out(render.render(document, args.format))
         if not result.has_changes:
             return EXIT_OK
-        options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast)
+        options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast,
+                               workers=args.concurrency)
         settings = desired.settings
         preflight(result, current, settings.max_deletes, settings.max_delete_percent, options)
         _confirm(len(result.actions), target.description, args.yes)
