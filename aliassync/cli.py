@@ -12,11 +12,11 @@ import os
 import sys
 from typing import Sequence
 
-from . import __version__, export, loader, redaction, render
+from . import __version__, drift, export, loader, planfile, redaction, render, results
 from .applier import Applier, ApplyOptions, preflight
 from .errors import AliassyncError, ConfigError, LoadError, RefusedError
-from .graph import ActionResult
 from .planner import plan as make_plan
+from .progress import Progress
 from .targets import TargetOptions, resolve
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
@@ -80,11 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     p.add_argument("--show-unmanaged", action="store_true",
                    help="list live aliases left alone by name, not just their count")
+    p.add_argument("--out", metavar="PLAN", help="also save the plan, for 'aliassync apply PLAN'")
     _add_target_options(p)
     _add_common(p)
 
-    p = commands.add_parser("apply", help="carry out the plan")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = commands.add_parser("apply", help="carry out the plan (from the files, or a plan saved with plan --out)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="desired-state files, or one saved PLAN")
+    p.add_argument("--result", metavar="FILE", help="write the outcome of every action as JSON")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--allow-deletes", type=int, metavar="N", help="allow up to N deletes whatever the limits say")
     p.add_argument("--fail-fast", action="store_true", help="stop starting actions after the first failure")
@@ -133,13 +135,17 @@ def _load(paths: Sequence[str]):
     return desired
 
 
-def _plan(args: argparse.Namespace, desired, target):
+def _plan(desired, target):
     current = target.reader.read()
     result = make_plan(desired, current)
-    version = target.version()
     log.info("plan: %d to create, %d to update, %d to delete",
              result.count("create"), result.count("update"), result.count("delete"))
-    return current, result, version
+    return current, result
+
+
+def _document(result, target, version, show_unmanaged: bool = False) -> dict:
+    return render.plan_document(result, target=target.description, vicidial_version=version,
+                                show_unmanaged=show_unmanaged)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -154,7 +160,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 _err(str(problem))
         return EXIT_ERROR
     if args.check_target:
-        target = resolve(_target_options(args), needs_api=False)
+        target = resolve(_target_options(args), needs_api=False, writes=False)
         try:
             current = target.reader.read()
         finally:
@@ -171,15 +177,41 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     desired = _load(args.paths)
-    target = resolve(_target_options(args))
+    target = resolve(_target_options(args), writes=False)
     try:
-        _, result, version = _plan(args, desired, target)
+        current, result = _plan(desired, target)
+        version = target.version()
     finally:
         target.close()
-    document = render.plan_document(result, target=target.description, show_unmanaged=args.show_unmanaged)
-    document["vicidial_version"] = version
-    _out(render.render(document, args.format))
+    document = _document(result, target, version, args.show_unmanaged)
+    saved = None
+    if args.out:
+        settings = desired.settings
+        checksum = planfile.save(args.out, result, current, document, target=target.description,
+                                 sources=desired.sources, max_deletes=settings.max_deletes,
+                                 max_delete_percent=settings.max_delete_percent)
+        saved = {"path": args.out, "checksum": checksum}
+        log.info("plan: saved to %s (%s)", args.out, checksum)
+    if args.format == "json":
+        _out(render.render_json({**document, "saved_plan": saved} if saved else document))
+    else:
+        _out(render.render(document, args.format))
+        if saved:
+            _out(f"Saved plan: {saved['path']} ({saved['checksum']}); apply it with: aliassync apply {saved['path']}\n")
     return EXIT_CHANGES if result.has_changes else EXIT_OK
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    desired = _load(args.paths)
+    target = resolve(_target_options(args), needs_api=False, writes=False)
+    try:
+        _, result = _plan(desired, target)
+    finally:
+        target.close()
+    document = {**_document(result, target, None), "drift": drift.drift_entries(result)}
+    renderers = {"text": drift.render_text, "markdown": drift.render_markdown, "json": render.render_json}
+    _out(renderers[args.format](document))
+    return EXIT_CHANGES if document["drift"] else EXIT_OK
 
 
 def _confirm(count: int, target: str, yes: bool) -> None:
@@ -193,51 +225,70 @@ def _confirm(count: int, target: str, yes: bool) -> None:
         raise RefusedError("apply cancelled; nothing written")
 
 
-def _log_result(result: ActionResult) -> None:
-    level = logging.INFO if result.status == "done" else logging.WARNING
-    log.log(level, "apply: %s %s: %s%s", result.action.kind, result.action.alias_id, result.status,
-            f" ({result.message})" if result.status != "done" else "")
-
-
 def _report_text(report) -> str:
-    lines = []
-    for result in report.results:
-        if result.status != "done":
-            lines.append(f"  {result.status}: {result.action.kind} {result.action.alias_id}: {result.message}")
+    lines = [f"  {r.status}: {r.action.kind} {r.action.alias_id}: {r.message}"
+             for r in report.results if r.status != "done"]
     counts = report.counts
     lines.append(f"Apply: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
                  f"{counts['conflict']} conflict.")
     return "\n".join(lines) + "\n"
 
 
-def cmd_apply(args: argparse.Namespace) -> int:
+def _planned(args: argparse.Namespace, target):
+    """(current, plan, document, delete limits) from a saved plan or from the files."""
+    if planfile.looks_like_plan_file(args.paths):
+        path = args.paths[0]
+        saved = planfile.load(path)
+        current = target.reader.read()
+        planfile.check_current(saved, current, target.description, path)
+        log.info("apply: saved plan %s (%s) still matches the live state", path, saved.checksum)
+        return current, saved.plan, saved.document, (saved.max_deletes, saved.max_delete_percent), saved.checksum
     desired = _load(args.paths)
-    target = resolve(_target_options(args))
+    current, result = _plan(desired, target)
+    document = _document(result, target, target.version())
+    settings = desired.settings
+    return current, result, document, (settings.max_deletes, settings.max_delete_percent), None
+
+
+def _apply(args: argparse.Namespace, target, outcome: dict) -> int:
+    current, result, document, limits, checksum = _planned(args, target)
+    outcome["plan_checksum"] = checksum
+    _out(render.render(document, args.format))
+    if not result.has_changes:
+        return EXIT_OK
+    options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast, workers=args.concurrency)
+    preflight(result, current, *limits, options)
+    _confirm(len(result.actions), target.description, args.yes)
+    writer = target.make_writer()
+    progress = Progress(len(result.actions), sys.stderr, bar=sys.stderr.isatty() and not args.quiet)
     try:
-        current, result, version = _plan(args, desired, target)
-        document = render.plan_document(result, target=target.description)
-        document["vicidial_version"] = version
-        _out(render.render(document, args.format))
-        if not result.has_changes:
-            return EXIT_OK
-        options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast,
-                               workers=args.concurrency)
-        settings = desired.settings
-        preflight(result, current, settings.max_deletes, settings.max_delete_percent, options)
-        _confirm(len(result.actions), target.description, args.yes)
-        writer = target.make_writer()
-        try:
-            report = Applier(target.reader, writer, options, on_result=_log_result).apply(result)
-        finally:
-            writer.close()
+        report = Applier(target.reader, writer, options, on_result=progress).apply(result)
     finally:
-        target.close()
+        writer.close()
+    outcome["report"] = report
     _out(_report_text(report))
     return EXIT_OK if report.complete else EXIT_PARTIAL
 
 
+def cmd_apply(args: argparse.Namespace) -> int:
+    target = resolve(_target_options(args))
+    outcome: dict = {}
+    code, error = EXIT_ERROR, None
+    try:
+        code = _apply(args, target, outcome)
+        return code
+    except AliassyncError as exc:
+        error = exc
+        raise
+    finally:
+        target.close()
+        if args.result:
+            results.write(args.result, target.description, outcome.get("report"), code,
+                          error=error and str(error), plan_checksum=outcome.get("plan_checksum"))
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    target = resolve(_target_options(args), needs_api=False)
+    target = resolve(_target_options(args), needs_api=False, writes=False)
     try:
         current = target.reader.read()
     finally:
@@ -283,6 +334,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "plan": cmd_plan,
     "apply": cmd_apply,
+    "drift": cmd_drift,
     "export": cmd_export,
     "sandbox": cmd_sandbox,
 }

@@ -43,14 +43,14 @@ def _action_entry(action: Action) -> dict[str, Any]:
     }
 
 
-def plan_document(plan: Plan, *, target: str = "", show_unmanaged: bool = False,
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None = None,
+                  show_unmanaged: bool = False) -> dict[str, Any]:
     """The plan as one JSON-ready document."""
     document: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "aliassync_version": __version__,
         "target": target,
-        "vicidial_version": plan.version,
+        "vicidial_version": vicidial_version,
         "summary": {
             "create": plan.count("create"),
             "update": plan.count("update"),
@@ -59,6 +59,7 @@ def plan_document(plan: Plan, *, target: str = "", show_unmanaged: bool = False,
             "unmanaged": len(plan.unmanaged),
             "ignored": len(plan.ignored),
             "protected": len(plan.protected),
+            "managed_live": plan.managed_live,
         },
         "actions": [_action_entry(a) for a in plan.actions],
         "warnings": [{"code": w.code, "alias_id": w.alias_id, "message": w.message} for w in plan.warnings],
@@ -67,8 +68,6 @@ def plan_document(plan: Plan, *, target: str = "", show_unmanaged: bool = False,
         document["unmanaged"] = list(plan.unmanaged)
         document["ignored"] = list(plan.ignored)
         document["protected"] = list(plan.protected)
-    if extra:
-        document.update(extra)
     return document
 
 

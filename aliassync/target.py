@@ -66,14 +66,14 @@ class Target:
     """Where the live system is: a reader, and a way to make a writer.
 
     `make_writer` is only called by commands that write, so read-only
-    commands (plan, drift, export) never hold a writer at all. `version`
+    commands (drift, export) get a target whose `make_writer` is None. `version`
     asks the API for VICIdial's version without logging in (None when no
     API is configured for a read-only run).
     """
 
     description: str
     reader: StateReader
-    make_writer: Callable[[], Writer]
+    make_writer: Callable[[], Writer] | None
     version: Callable[[], str | None] = lambda: None
 
     def close(self) -> None:

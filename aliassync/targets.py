@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 import httpx
@@ -147,9 +147,13 @@ def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool) -> Ta
     return Target(f"{reader.description}, API {shown_api}", reader, make_writer, version)
 
 
-def resolve(options: TargetOptions, env: Mapping[str, str] | None = None, *, needs_api: bool = True) -> Target:
-    """The target named by the options and environment."""
+def resolve(options: TargetOptions, env: Mapping[str, str] | None = None, *, needs_api: bool = True,
+            writes: bool = True) -> Target:
+    """The target named by the options and environment.
+
+    `writes=False` gives a target with no way to make a writer at all: the
+    read-only commands (drift, export, validate) cannot write by construction.
+    """
     env = os.environ if env is None else env
-    if options.sandbox:
-        return _sandbox(options, env)
-    return _real(options, env, needs_api)
+    target = _sandbox(options, env) if options.sandbox else _real(options, env, needs_api)
+    return target if writes else replace(target, make_writer=None)

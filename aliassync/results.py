@@ -1,0 +1,46 @@
+"""`apply --result FILE`: the outcome of every action, as one JSON document.
+
+Written on every way apply ends (done, partly failed, refused before any
+write), so a pipeline always has something to read. It holds no secret.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Any
+
+from . import __version__
+from .applier import ApplyReport
+from .redaction import redact
+
+FORMAT = 1
+
+
+def document(target: str, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
+             plan_checksum: str | None = None) -> dict[str, Any]:
+    results = [] if report is None else [
+        {"key": r.action.key, "action": r.action.kind, "alias_id": r.action.alias_id, "status": r.status,
+         "message": r.message, "attempts": r.attempts}
+        for r in report.results]
+    counts = report.counts if report else {"done": 0, "failed": 0, "skipped": 0, "conflict": 0}
+    return {
+        "format_version": FORMAT,
+        "aliassync_version": __version__,
+        "target": target,
+        "plan_checksum": plan_checksum,
+        "exit_code": exit_code,
+        "error": error,
+        "summary": counts,
+        "results": results,
+    }
+
+
+def write(path: str, target: str, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
+          plan_checksum: str | None = None) -> None:
+    text = json.dumps(document(target, report, exit_code, error=error, plan_checksum=plan_checksum), indent=2)
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".aliassync-result-", dir=directory)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(redact(text) + "\n")
+    os.replace(temporary, path)
