@@ -179,3 +179,57 @@ def test_the_console_script_and_python_m_both_run(tmp_path):
     for command in ([exe, "validate", good], [sys.executable, "-m", "aliassync", "validate", good]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=60)
         assert (done.returncode, done.stdout) == (0, "0 aliases in 1 file(s): valid\n")
+
+
+def test_validate_check_target_reads_the_live_state_and_warns(sandbox, tmp_path, capsys):
+    path = desired(tmp_path, "aliases:\n  team_1: {alias_name: Team one, phone_logins: [100a, 400a]}\n")
+    code, out, err = run(capsys, "validate", path, "--check-target", "--sandbox", sandbox)
+    assert (code, out) == (0, "1 aliases in 1 file(s): valid\n")
+    assert [line for line in err.splitlines() if line.startswith("warning:")] == [
+        "warning: alias team_1: the id holds '-' or '_', which the agent screen strips: agents cannot log in with it",
+        "warning: alias team_1: inactive phone: 400a (agents picked for it cannot log in)",
+    ]
+    missing = desired(tmp_path, "aliases:\n  team1: {alias_name: Team one, phone_logins: [100a, 999z]}\n", "m.yaml")
+    code, out, err = run(capsys, "validate", missing, "--check-target", "--sandbox", sandbox)
+    assert code == 1
+    assert "warning: alias team1: not a phone: 999z (apply will refuse)" in err
+
+
+def test_the_api_password_can_come_from_a_file(sandbox, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ALIASSYNC_API_PASS", raising=False)
+    wrong = tmp_path / "pass"
+    wrong.write_text("NotTheSandboxPassword42\n", encoding="utf-8")
+    path = desired(tmp_path, "aliases:\n  team1: {alias_name: Team one, phone_logins: [100a, 100b]}\n")
+    code, out, err = run(capsys, "apply", path, "--sandbox", sandbox, "--yes", "--api-pass-file", str(wrong))
+    assert code == 1
+    assert err.splitlines()[-1] == ("error: VICIdial refused the login for user 6666: "
+                                    "ERROR: Login incorrect, please try again: |6666|***|BAD|")
+    assert "NotTheSandboxPassword42" not in out + err
+
+
+def test_sandbox_serve_answers_on_loopback(sandbox):
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "aliassync", "sandbox", "serve", sandbox, "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/vicidial/non_agent_api.php"
+        for _ in range(100):
+            try:
+                answer = httpx.post(url, data={"function": "version", "source": "test"}, timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the sandbox server did not answer")
+        assert answer.status_code == 200
+        assert answer.text.startswith("VERSION: 2.14-202|BUILD: 250720-1841|")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
