@@ -148,14 +148,25 @@ def _document(result, target, version, show_unmanaged: bool = False) -> dict:
                                 show_unmanaged=show_unmanaged)
 
 
+def _github_annotation(problem) -> str:
+    """A GitHub Actions `::error` workflow command, escaped as the runner expects."""
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    loc = problem.location
+    return f"::error file={prop(loc.file)},line={loc.line},col={loc.column}::{data(problem.message)}\n"
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         desired = _load(args.paths)
     except LoadError as error:
         for problem in error.problems:
             if args.format == "github" and problem.location:
-                loc = problem.location
-                _out(f"::error file={loc.file},line={loc.line},col={loc.column}::{problem.message}\n")
+                _out(_github_annotation(problem))
             else:
                 _err(str(problem))
         return EXIT_ERROR

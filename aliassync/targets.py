@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Callable, Mapping
 
 import httpx
 
@@ -32,7 +32,6 @@ class TargetOptions:
     api_url: str | None = None
     api_user: str | None = None
     api_pass_file: str | None = None
-    db_url: str | None = None
     db_url_file: str | None = None
     source: str = "aliassync"
 
@@ -79,25 +78,25 @@ def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
     redaction.register(password)
 
     def connect():
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-        return connection
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+
+    def client() -> ApiClient:
+        app = make_app(open_store(path))
+        return ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app))
 
     reader = SqlStateReader(connect, "?", f"sandbox {path}", errors=(sqlite3.Error,))
+    return Target(f"sandbox {path}", reader, lambda: ApiWriter(client()), _version_probe(client))
 
-    def make_writer() -> ApiWriter:
-        app = make_app(open_store(path))
-        return ApiWriter(ApiClient(SANDBOX_URL, user, password, options.source,
-                                   transport=httpx.WSGITransport(app=app)))
 
+def _version_probe(make_client: Callable[[], ApiClient]) -> Callable[[], str]:
+    """Ask the API for VICIdial's version (no login) with a client of its own."""
     def version() -> str:
-        app = make_app(open_store(path))
-        client = ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app))
+        client = make_client()
         try:
             return client.version()
         finally:
             client.close()
-
-    return Target(f"sandbox {path}", reader, make_writer, version)
+    return version
 
 
 def _mysql_reader(url: str) -> SqlStateReader:
@@ -116,33 +115,26 @@ def _mysql_reader(url: str) -> SqlStateReader:
     return SqlStateReader(connect, "%s", f"database {parts.public}", errors=(pymysql.MySQLError,))
 
 
-def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool) -> Target:
+def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool, writes: bool) -> Target:
     db_url = (_read_secret_file(options.db_url_file, "database URL") if options.db_url_file
-              else options.db_url or env.get("ALIASSYNC_DB_URL"))
+              else env.get("ALIASSYNC_DB_URL"))
     if not db_url:
         raise ConfigError("ALIASSYNC_DB_URL is not set (or pass --db-url-file); aliassync reads the live "
                           "aliases from VICIdial's database; to try it without a VICIdial, use --sandbox PATH")
     redaction.register(db_url)
     reader = _mysql_reader(db_url)
-    api_url = env.get("ALIASSYNC_API_URL") if options.api_url is None else options.api_url
-    if needs_api and not api_url:
-        _setting(options.api_url, env, "ALIASSYNC_API_URL", "--api-url")
-
-    def make_writer() -> ApiWriter:
-        url = _setting(api_url, env, "ALIASSYNC_API_URL", "--api-url")
+    api_url = options.api_url if options.api_url is not None else env.get("ALIASSYNC_API_URL")
+    if needs_api or writes:
+        api_url = _setting(api_url, env, "ALIASSYNC_API_URL", "--api-url")
+    make_writer = None
+    if writes:   # every setting a write needs is checked before anything is read
         user = _setting(options.api_user, env, "ALIASSYNC_API_USER", "--api-user")
         password = _secret(options.api_pass_file, env, "ALIASSYNC_API_PASS", "--api-pass-file", "API password")
-        return ApiWriter(ApiClient(url, user, password, options.source))
 
-    def version() -> str | None:
-        if not api_url:
-            return None
-        client = ApiClient(api_url, "", "", options.source)
-        try:
-            return client.version()
-        finally:
-            client.close()
+        def make_writer() -> ApiWriter:
+            return ApiWriter(ApiClient(api_url, user, password, options.source))
 
+    version = _version_probe(lambda: ApiClient(api_url, "", "", options.source)) if api_url else lambda: None
     shown_api = public_url(api_url) if api_url else "(not set)"
     return Target(f"{reader.description}, API {shown_api}", reader, make_writer, version)
 
@@ -155,5 +147,7 @@ def resolve(options: TargetOptions, env: Mapping[str, str] | None = None, *, nee
     read-only commands (drift, export, validate) cannot write by construction.
     """
     env = os.environ if env is None else env
-    target = _sandbox(options, env) if options.sandbox else _real(options, env, needs_api)
+    if not options.sandbox:
+        return _real(options, env, needs_api, writes)
+    target = _sandbox(options, env)
     return target if writes else replace(target, make_writer=None)

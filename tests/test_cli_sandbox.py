@@ -163,6 +163,18 @@ def test_a_real_target_without_settings_names_the_missing_variable(tmp_path, cap
                                     "use --sandbox PATH")
 
 
+def test_apply_names_a_missing_credential_before_reading_anything(tmp_path, capsys, monkeypatch):
+    for name in ("ALIASSYNC_API_USER", "ALIASSYNC_API_PASS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALIASSYNC_DB_URL", "mysql://reader:secret@127.0.0.1:1/asterisk")   # nothing listens
+    monkeypatch.setenv("ALIASSYNC_API_URL", "http://127.0.0.1:1/vicidial/non_agent_api.php")
+    good = desired(tmp_path, "aliases: {}\n")
+    code, out, err = run(capsys, "apply", good, "--yes")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == ("error: ALIASSYNC_API_USER is not set (or pass --api-user); "
+                                    "to try aliassync without a VICIdial, use --sandbox PATH")
+
+
 def test_apply_without_a_terminal_needs_yes(sandbox, capsys, monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
     before = rows(sandbox)
