@@ -245,24 +245,22 @@ def _report_text(report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _planned(args: argparse.Namespace, target):
-    """(current, plan, document, delete limits) from a saved plan or from the files."""
-    if planfile.looks_like_plan_file(args.paths):
+def _planned(args: argparse.Namespace, target, source):
+    """(current, plan, document, delete limits, checksum) from a saved plan or from the files."""
+    if isinstance(source, planfile.SavedPlan):
         path = args.paths[0]
-        saved = planfile.load(path)
         current = target.reader.read()
-        planfile.check_current(saved, current, target.description, path)
-        log.info("apply: saved plan %s (%s) still matches the live state", path, saved.checksum)
-        return current, saved.plan, saved.document, (saved.max_deletes, saved.max_delete_percent), saved.checksum
-    desired = _load(args.paths)
-    current, result = _plan(desired, target)
+        planfile.check_current(source, current, target.description, path)
+        log.info("apply: saved plan %s (%s) still matches the live state", path, source.checksum)
+        return current, source.plan, source.document, (source.max_deletes, source.max_delete_percent), source.checksum
+    current, result = _plan(source, target)
     document = _document(result, target, target.version())
-    settings = desired.settings
+    settings = source.settings
     return current, result, document, (settings.max_deletes, settings.max_delete_percent), None
 
 
-def _apply(args: argparse.Namespace, target, outcome: dict) -> int:
-    current, result, document, limits, checksum = _planned(args, target)
+def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
+    current, result, document, limits, checksum = _planned(args, target, source)
     outcome["plan_checksum"] = checksum
     _out(render.render(document, args.format))
     if not result.has_changes:
@@ -282,19 +280,23 @@ def _apply(args: argparse.Namespace, target, outcome: dict) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    target = resolve(_target_options(args))
     outcome: dict = {}
-    code, error = EXIT_ERROR, None
+    code, error, target = EXIT_ERROR, None, None
     try:
-        code = _apply(args, target, outcome)
+        # the files (or the saved plan) are checked before the target is even looked at
+        saved = planfile.looks_like_plan_file(args.paths)
+        source = planfile.load(args.paths[0]) if saved else _load(args.paths)
+        target = resolve(_target_options(args))
+        code = _apply(args, target, source, outcome)
         return code
     except AliassyncError as exc:
         error = exc
         raise
     finally:
-        target.close()
+        if target is not None:
+            target.close()
         if args.result:
-            results.write(args.result, target.description, outcome.get("report"), code,
+            results.write(args.result, target.description if target else None, outcome.get("report"), code,
                           error=error and str(error), plan_checksum=outcome.get("plan_checksum"))
 
 

@@ -17,7 +17,7 @@ from .redaction import redact
 FORMAT = 1
 
 
-def document(target: str, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
+def document(target: str | None, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
              plan_checksum: str | None = None) -> dict[str, Any]:
     results = [] if report is None else [
         {"key": r.action.key, "action": r.action.kind, "alias_id": r.action.alias_id, "status": r.status,
@@ -36,7 +36,7 @@ def document(target: str, report: ApplyReport | None, exit_code: int, *, error: 
     }
 
 
-def write(path: str, target: str, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
+def write(path: str, target: str | None, report: ApplyReport | None, exit_code: int, *, error: str | None = None,
           plan_checksum: str | None = None) -> None:
     text = json.dumps(document(target, report, exit_code, error=error, plan_checksum=plan_checksum), indent=2)
     directory = os.path.dirname(os.path.abspath(path))
