@@ -245,3 +245,11 @@ def test_sandbox_serve_answers_on_loopback(sandbox):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_aliases_left_alone_are_counted_and_named_on_request(sandbox, tmp_path, capsys):
+    path = desired(tmp_path, 'settings: {ignore: ["legacy*"]}\naliases: {}\n')
+    code, out, _ = run(capsys, "plan", path, "--sandbox", sandbox)
+    assert out.endswith("Left alone: 0 in sync, 2 unmanaged, 1 ignored.\n")
+    code, out, _ = run(capsys, "plan", path, "--sandbox", sandbox, "--show-unmanaged")
+    assert "Unmanaged: retired7, support\nIgnored: legacy9\n" in out
