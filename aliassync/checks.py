@@ -19,16 +19,16 @@ def _declared_warnings(alias: DesiredAlias, current: Current) -> list[Warning]:
         found.append(Warning("hides-phone", alias_id,
                              f"the id equals phone login {current.phones[fold(alias_id)][0].login}; "
                              "agents can no longer log in to that phone directly"))
-    missing = [login for login in alias.phone_logins if not current.has_phone(login)]
+    members = [(login, current.phones.get(fold(login), ())) for login in alias.phone_logins]
+    missing = [login for login, phones in members if not phones]
     if missing:
         found.append(Warning("missing-phone", alias_id,
                              f"not a phone: {', '.join(missing)} (apply will refuse)"))
-    inactive = [login for login in alias.phone_logins
-                if current.has_phone(login) and not any(p.active for p in current.phones[fold(login)])]
+    inactive = [login for login, phones in members if phones and not any(p.active for p in phones)]
     if inactive:
         found.append(Warning("inactive-member", alias_id,
                              f"inactive phone: {', '.join(inactive)} (agents picked for it cannot log in)"))
-    groups = {p.pass_group for login in alias.phone_logins for p in current.phones.get(fold(login), ())}
+    groups = {p.pass_group for _, phones in members for p in phones}
     if len(groups) > 1:
         found.append(Warning("mixed-passwords", alias_id,
                              "member phones do not all share one password; agent logins will fail at random"))
@@ -37,11 +37,12 @@ def _declared_warnings(alias: DesiredAlias, current: Current) -> list[Warning]:
 
 def _dangling(current: Current, ignore: tuple[str, ...]) -> list[Warning]:
     found: list[Warning] = []
+    phones = current.phones
     for key in sorted(current.aliases):
         live = current.aliases[key]
         if matches_any(live.alias_id, ignore):
             continue
-        gone = [m for m in live.phone_logins if not current.has_phone(m)]
+        gone = [m for m in live.phone_logins if fold(m) not in phones]   # has_phone, for 500,000 members
         if gone:
             shown = ", ".join(repr(m) if m.strip() != m or not m else m for m in gone)
             found.append(Warning("dangling-member", live.alias_id,

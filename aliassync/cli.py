@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sandbox_commands.add_parser("serve", help="serve the sandbox's non_agent_api.php on 127.0.0.1")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--faults", metavar="SPEC", default=os.environ.get("ALIASSYNC_SANDBOX_FAULTS", ""),
+                   help="answer as a flaky server would, e.g. mode=500-after,rate=0.3,seed=7 "
+                        "(env ALIASSYNC_SANDBOX_FAULTS; see docs/reliability.md)")
     _add_common(p)
     return parser
 
@@ -325,6 +328,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from . import phones_file
     from .sandbox import server, store
+    from .sandbox.faults import FaultSpec
 
     if args.sandbox_command == "init":
         seed = phones_file.load(args.phones)
@@ -334,10 +338,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.path):
         raise ConfigError(f"sandbox {args.path} does not exist; create it with "
                           f"'aliassync sandbox init {args.path} --phones FILE'")
+    faults = FaultSpec.parse(args.faults)
     _err(f"serving sandbox {args.path} on http://127.0.0.1:{args.port}/vicidial/non_agent_api.php "
          "(Ctrl-C stops)")
     try:
-        server.serve(args.path, args.port)
+        server.serve(args.path, args.port, faults=faults)
     except KeyboardInterrupt:
         pass
     return EXIT_OK

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,9 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from jsonschema import Draft202012Validator
-
 from . import yaml_reader
+from .bulk import collector_paused
+from .fast_accept import FastAccept
 from .errors import LoadError, Problem
 from .model import Desired, DesiredAlias, Location, Settings, fold
 
@@ -30,6 +31,9 @@ MAX_ALIASES = 200_000
 MAX_LIST_CHARS = 255          # phones_alias.logins_list is VARCHAR(255)
 MIN_LIST_CHARS = 2            # VICIdial refuses a shorter phone_logins
 YAML_SUFFIXES = (".yaml", ".yml")
+MAX_SHOWN = 60                # characters of a value quoted in a message
+MAX_MESSAGE = 400             # characters of one problem's message
+DESIRED_SCHEMA = "aliassync.schema.json"
 
 def schema_path(name: str) -> Path:
     """A schema file: packaged in a wheel, or `schema/` beside the package."""
@@ -45,8 +49,15 @@ def load_schema(name: str) -> dict:
 
 
 @lru_cache(maxsize=None)
-def _validator(name: str) -> Draft202012Validator:
+def _validator(name: str):
+    from jsonschema import Draft202012Validator   # only imported when a document needs it (see fast_accept)
+
     return Draft202012Validator(load_schema(name))
+
+
+@lru_cache(maxsize=None)
+def _fast_accept() -> FastAccept:
+    return FastAccept(load_schema(DESIRED_SCHEMA))
 
 
 def matches_any(alias_id: str, patterns: Iterable[str]) -> str | None:
@@ -131,7 +142,8 @@ def _resolve(sources: list[_Source]) -> list[Problem]:
             if item.ref:
                 other, path, at_key = item.ref
                 message = message.replace("{ref}", str(_pick(places[other][path], at_key)))
-            found.append(Problem(_pick(places[source][item.path], item.at_key), message))
+            found.append(Problem(_pick(places[source][item.path], item.at_key),
+                                 _clip(_printable(message), MAX_MESSAGE)))
         problems.extend(sorted(found, key=_problem_order))
     return problems
 
@@ -157,6 +169,9 @@ def _read_source(name: str) -> _Source:
             return source
         with open(name, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:   # it grew since its size was taken
+            source.problems.append(Problem(Location(name, 1, 1), f"file is over the limit of {MAX_FILE_BYTES} bytes"))
+            return source
         source.text = _decode(raw, name)
         duplicates: list[yaml_reader.YamlProblem] = []
         source.data = yaml_reader.read(source.text, name, duplicates)
@@ -179,7 +194,11 @@ def as_text(value: Any, typed_keys: frozenset[str] = TYPED_KEYS, key: Any = None
     `no` (not false). Keys are always text.
     """
     if isinstance(value, yaml_reader.Plain):
-        return value.value if key in typed_keys else str(value)
+        # str(): a plain str is half the size of a Plain, and the collector need not track it
+        typed = value.value if key in typed_keys else str(value)
+        return str(value) if _is_nan(typed) else typed
+    if _is_nan(value):
+        return str(value)   # `!!float .nan` passes every numeric bound: make it text, which none accepts
     if isinstance(value, dict):
         return {(str(k) if isinstance(k, yaml_reader.Plain) else k): as_text(v, typed_keys, k)
                 for k, v in value.items()}
@@ -188,11 +207,42 @@ def as_text(value: Any, typed_keys: frozenset[str] = TYPED_KEYS, key: Any = None
     return value
 
 
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _Shown:
+    """A value as a message quotes it: its repr, cut to MAX_SHOWN characters."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return _clip(repr(self.value), MAX_SHOWN)
+
+    __str__ = __repr__
+
+
+def _schema_message(error) -> str:
+    """jsonschema's message, with the value it starts by quoting cut short."""
+    quoted = repr(error.instance)
+    if len(quoted) > MAX_SHOWN and error.message.startswith(quoted):
+        return repr(_Shown(error.instance)) + error.message[len(quoted):]
+    return error.message
+
+
 def _schema_problems(source: _Source, schema_name: str) -> None:
     if source.data is None:
         source.problems.append(Problem(Location(source.name, 1, 1), "the file is empty"))
         return
-    for error in _validator(schema_name).iter_errors(source.data):
+    unchecked = _fast_accept().unchecked(source.data) if schema_name == DESIRED_SCHEMA else source.data
+    if unchecked is None:
+        return
+    for error in _validator(schema_name).iter_errors(unchecked):
         _flag_schema_error(source, error)
 
 
@@ -202,8 +252,21 @@ def _describe(path: tuple) -> str:
         rest = list(path[2:])
         if len(rest) == 2 and isinstance(rest[1], int):
             rest = [f"{rest[0]} item {rest[1] + 1}"]
-        return f"alias {path[1]}" + (": " + ".".join(str(p) for p in rest) if rest else "")
-    return ".".join(str(p) for p in path) or "the top level"
+        return f"alias {_key_text(path[1])}" + (": " + ".".join(_key_text(p) for p in rest) if rest else "")
+    return ".".join(_key_text(p) for p in path) or "the top level"
+
+
+def _key_text(key: Any) -> str:
+    """A key as a message names it: as written, or quoted when it holds what cannot be shown."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
+def _printable(message: str) -> str:
+    """The message on one line: line breaks and other unprintable characters escaped."""
+    if message.isprintable():
+        return message
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _flag_schema_error(source: _Source, error) -> None:
@@ -220,8 +283,8 @@ def _flag_schema_error(source: _Source, error) -> None:
     if error.validator == "propertyNames":
         for sub in error.context or [error]:
             name = sub.instance
-            message = custom or sub.message
-            source.flag(path + (name,), message.format(instance=name), at_key=True)
+            message = custom.format(instance=_Shown(name)) if custom else _schema_message(sub)
+            source.flag(path + (name,), message, at_key=True)
         return
     if error.validator == "required":
         source.flag(path, f"{where}: {error.message}", at_key=True)
@@ -229,9 +292,9 @@ def _flag_schema_error(source: _Source, error) -> None:
     if error.validator in ("if", "then", "else"):
         return
     if custom and error.validator != "type":
-        message = custom.format(instance=error.instance)
+        message = custom.format(instance=_Shown(error.instance))
     else:
-        message = f"{where}: {error.message}"
+        message = f"{where}: {_schema_message(error)}"
     source.flag(path, message)
 
 
@@ -351,14 +414,16 @@ def load_document(name: str, schema_name: str, typed_keys: frozenset[str] = froz
     return source.data
 
 
+@collector_paused()
 def load(paths: Sequence[str]) -> Desired:
     """The desired state declared in `paths`, or LoadError listing every problem."""
     names = collect_files(paths)
     sources = [_read_source(name) for name in names]
+    _check_alias_count(sources)
     for source in sources:
         if not source.problems:
             source.data = as_text(source.data)
-            _schema_problems(source, "aliassync.schema.json")
+            _schema_problems(source, DESIRED_SCHEMA)
     readable = [s for s in sources if not s.problems]
 
     aliases: list[DesiredAlias] = []
@@ -369,14 +434,20 @@ def load(paths: Sequence[str]) -> Desired:
     _check_patterns(values, aliases, owner)
 
     problems = _resolve(sources)
-    if len(aliases) > MAX_ALIASES:
-        problems.append(Problem(None, f"{len(aliases)} aliases declared; the limit is {MAX_ALIASES}"))
     if problems:
         raise LoadError(problems)
     for key in ("ignore", "protected"):
         if key in values:
             values[key] = tuple(values[key])
     return Desired(tuple(aliases), Settings(**values), tuple(names))
+
+
+def _check_alias_count(sources: list[_Source]) -> None:
+    """Refuse too many aliases before checking any of them: the checks cost time and memory per alias."""
+    declared = sum(len(_declared(source)) for source in sources if not source.problems)
+    if declared > MAX_ALIASES:
+        unreadable = [problem for source in sources for problem in source.problems]
+        raise LoadError(unreadable + [Problem(None, f"{declared} aliases declared; the limit is {MAX_ALIASES}")])
 
 
 def _problem_order(problem: Problem) -> tuple:

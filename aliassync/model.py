@@ -11,8 +11,13 @@ from typing import Mapping
 
 
 def fold(text: str) -> str:
-    """The key VICIdial's `_ci` collation compares by (ids are ASCII)."""
-    return text.lower()
+    """The key VICIdial's `_ci` collation compares by (ids are ASCII).
+
+    Text that is already folded (numeric logins, lower-case ids) is
+    returned as it is, so a key shares its string with the value it keys.
+    """
+    folded = text.lower()
+    return text if folded == text else folded
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DesiredAlias:
     """One alias as declared. `present=False` is a tombstone (`ensure: absent`)."""
 
@@ -59,7 +64,7 @@ class Desired:
     sources: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveAlias:
     """One `phones_alias` row as stored; `logins_list` is kept verbatim."""
 
@@ -75,18 +80,18 @@ class LiveAlias:
         return tuple(self.logins_list.split(","))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phone:
     """One `phones` row, reduced to what aliassync needs.
 
     `pass_group` is equal for phones that share a password; the password
-    itself is never read out of the database.
+    itself is never read out of the database. Nothing else of the row is
+    kept: a fleet has five phones per alias, and each column read costs
+    time and memory for every one of them (see docs/performance.md).
     """
 
     login: str
     active: bool
-    server_ip: str = ""
-    extension: str = ""
     pass_group: int = 0
 
 

@@ -9,9 +9,10 @@ first; every other delete waits until all creates and updates succeeded.
 """
 from __future__ import annotations
 
-from deepdiff import DeepDiff
+from collections import Counter
 
 from . import checks
+from .bulk import collector_paused
 from .errors import PlanError
 from .loader import matches_any
 from .model import Current, Desired, DesiredAlias, LiveAlias, fold
@@ -38,26 +39,24 @@ def differs(live: LiveAlias, want: DesiredAlias) -> bool:
 def describe_change(live: LiveAlias, want: DesiredAlias) -> AliasChange:
     """Name change, members added and removed, and whether kept members moved.
 
-    Only called for aliases that differ: deepdiff is far too slow to run
-    over thousands of equal aliases.
+    Members are compared exactly (VICIdial stores what it is sent). Added:
+    the declared members not on the dialer, in declared order. Removed:
+    the live items not declared, in live order, an item listed twice on
+    the dialer shown twice (next to its first place). Reordered: the
+    members on both sides are not in the same order.
     """
-    before = {"alias_name": live.alias_name, "phone_logins": list(live.phone_logins)}
-    after = {"alias_name": want.alias_name, "phone_logins": list(want.phone_logins)}
-    diff = DeepDiff(before, after, ignore_order=True, report_repetition=True, view="tree")
+    before, after = live.phone_logins, want.phone_logins
+    kept_before, kept_after = set(before), set(after)
     name = (live.alias_name, want.alias_name or "") if live.alias_name != want.alias_name else None
-    added = tuple(item.t2 for item in diff.get("iterable_item_added", ()))
-    removed = tuple(item.t1 for item in diff.get("iterable_item_removed", ()))
-    for item in diff.get("values_changed", ()):
-        if item.path(output_format="list")[0] == "phone_logins":
-            added += (item.t2,)
-            removed += (item.t1,)
-    kept_after = set(want.phone_logins)
-    kept_before = set(live.phone_logins)
-    order_before = [m for m in dict.fromkeys(live.phone_logins) if m in kept_after]
-    order_after = [m for m in want.phone_logins if m in kept_before]
+    added = tuple(m for m in after if m not in kept_before)
+    listed = Counter(before)
+    removed = tuple(m for m in listed if m not in kept_after for _ in range(listed[m]))
+    order_before = [m for m in listed if m in kept_after]
+    order_after = [m for m in after if m in kept_before]
     return AliasChange(name, added, removed, order_before != order_after)
 
 
+@collector_paused()
 def plan(desired: Desired, current: Current) -> Plan:
     """What apply must do so that the live aliases match `desired`."""
     settings = desired.settings

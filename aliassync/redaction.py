@@ -29,15 +29,31 @@ def _variants(secret: str) -> set[str]:
     return {f for f in forms if f}
 
 
+SHORT = 8   # a shorter secret is only masked where it stands alone (not inside a word or a hash)
+
+
+def _alternative(secret: str) -> str:
+    escaped = re.escape(secret)
+    if len(secret) >= SHORT:
+        return escaped
+    return rf"(?<![0-9A-Za-z]){escaped}(?![0-9A-Za-z])"
+
+
 def register(secret: str | None) -> None:
-    """Mark a value as secret from now on (empty values are ignored)."""
+    """Mark a value as secret from now on (empty values are ignored).
+
+    A long secret is masked wherever it appears; a short one (like a
+    sandbox's `1234`) only where it is not part of a longer word, so it
+    cannot mangle a checksum or an id that happens to contain it. Both
+    cover VICIdial's echo `|user|pass|BAD|` and a URL's `user:pass@`.
+    """
     global _pattern
     if not secret:
         return
     with _lock:
         _secrets.update(_variants(secret))
         ordered = sorted(_secrets, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        _pattern = re.compile("|".join(_alternative(s) for s in ordered))
 
 
 def redact(text: str) -> str:

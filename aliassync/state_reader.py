@@ -11,25 +11,42 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable, Iterable
 
+from .bulk import collector_paused
 from .errors import TargetError
 from .model import Current, LiveAlias, Phone, fold
+from .retry import READS, Backoff, retrying
 
 log = logging.getLogger("aliassync.state")
 
 ALIASES_SQL = "SELECT alias_id, alias_name, logins_list FROM phones_alias"
-PHONES_SQL = ("SELECT login, active, server_ip, extension, DENSE_RANK() OVER (ORDER BY pass) "
-              "FROM phones")
+PHONES_SQL = "SELECT login, active, DENSE_RANK() OVER (ORDER BY pass) FROM phones"
 CHUNK = 500   # ids per `IN (...)` when a few aliases are read back
+# MySQL client errors of the connection, not of the query: can't connect (2003),
+# server has gone away (2006), lost connection during the query (2013, 2055).
+CONNECTION_LOST = frozenset({2003, 2006, 2013, 2055})
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a driver error is the connection failing (worth a new connection), not the query."""
+    code = exc.args[0] if exc.args else None
+    return isinstance(code, int) and code in CONNECTION_LOST
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, (bytes, bytearray)):
         return value.decode("utf-8", "replace")
     return str(value)
+
+
+def _phones(rows: Iterable[tuple]) -> list[Phone]:
+    return [Phone(_text(login), _text(active).upper() == "Y", int(group)) for login, active, group in rows]
 
 
 class SqlStateReader:
@@ -41,39 +58,69 @@ class SqlStateReader:
     """
 
     def __init__(self, connect: Callable[[], Any], placeholder: str, description: str,
-                 errors: tuple[type[BaseException], ...] = ()):
+                 errors: tuple[type[BaseException], ...] = (), retry: Backoff = READS,
+                 sleep: Callable[[float], None] = time.sleep):
         self._connect = connect
         self._placeholder = placeholder
         self._errors = errors
+        self._retry = retry
+        self._sleep = sleep
         self.description = description
         self._connection = None
         self._lock = threading.Lock()   # apply's workers share the one connection
         self.queries = 0
 
     def _rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        """The rows of one query; a lost connection is opened again, within the retry budget."""
+        params = tuple(params)
         try:
-            with self._lock:
+            return retrying(lambda: self._query(sql, params), self._lost, self._retry, sleep=self._sleep,
+                            on_retry=self._log_retry)
+        except self._errors as exc:
+            raise TargetError(f"cannot read the live state from {self.description}: {exc}") from None
+
+    def _query(self, sql: str, params: tuple) -> list[tuple]:
+        with self._lock:
+            try:
                 if self._connection is None:
                     self._connection = self._connect()
                 cursor = self._connection.cursor()
                 try:
                     self.queries += 1
-                    cursor.execute(sql, tuple(params))
+                    cursor.execute(sql, params)
                     return list(cursor.fetchall())
                 finally:
                     cursor.close()
-        except self._errors as exc:
-            raise TargetError(f"cannot read the live state from {self.description}: {exc}") from None
+            except self._errors as exc:
+                if connection_lost(exc):
+                    self._drop_connection()
+                raise
+
+    def _lost(self, exc: Exception) -> bool:
+        return isinstance(exc, self._errors) and connection_lost(exc)
+
+    def _drop_connection(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            try:
+                connection.close()
+            except self._errors:
+                pass   # it is already broken; a new one is opened on the next query
+
+    def _log_retry(self, failure: Exception, retry: int, delay: float) -> None:
+        log.warning("state: connection to %s lost (%s); connecting again in %.1fs (retry %d of at most %d)",
+                    self.description, failure, delay, retry, self._retry.retries)
 
     @staticmethod
     def _alias(row: tuple) -> LiveAlias:
         return LiveAlias(_text(row[0]), _text(row[1]), _text(row[2]))
 
+    @collector_paused()
     def read(self) -> Current:
+        # Phones first: PyMySQL keeps a connection's last result set until its next query, and
+        # the phones' rows are the large one (five per alias).
+        phones = _phones(self._rows(PHONES_SQL))
         aliases = [self._alias(row) for row in self._rows(ALIASES_SQL)]
-        phones = [Phone(_text(login), _text(active).upper() == "Y", _text(server_ip), _text(extension),
-                        int(group))
-                  for login, active, server_ip, extension, group in self._rows(PHONES_SQL)]
         log.info("state: %d aliases, %d phones read from %s", len(aliases), len(phones), self.description)
         return Current.build(aliases, phones)
 

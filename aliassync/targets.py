@@ -66,6 +66,7 @@ def _secret(file_option: str | None, env: Mapping[str, str], name: str, flag: st
 
 def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
     from .sandbox.emulator import make_app
+    from .sandbox.faults import FaultSpec, with_faults
     from .sandbox.store import open_store
 
     path = options.sandbox
@@ -80,8 +81,12 @@ def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
     def connect():
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
 
+    faults = FaultSpec.from_env(env)    # ALIASSYNC_SANDBOX_FAULTS: a flaky API, for tests and benchmarks
+
     def client() -> ApiClient:
         app = make_app(open_store(path))
+        if faults is not None and faults.active:
+            app = with_faults(app, faults)
         return ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app))
 
     reader = SqlStateReader(connect, "?", f"sandbox {path}", errors=(sqlite3.Error,))

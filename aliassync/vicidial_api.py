@@ -11,21 +11,39 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Callable
 
 import httpx
 
 from . import __version__, redaction
 from .errors import ApiError, ConfigError, TargetError
 from .plan import Action
+from .retry import READS, Backoff, retrying
 from .target import WriteOutcome
-from .vicidial_answer import ALIAS_MISSING, LOGIN_REFUSALS, NO_UPDATES, Answer, parse_answer, unknown
+from .vicidial_answer import (ALIAS_MISSING, LOCKED_OUT, LOGIN_REFUSALS, NO_UPDATES, Answer, parse_answer,
+                              unknown)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 PROBE_ALIAS_ID = "aliassync_probe_0"   # never created: the access probe only asks about it
+LOCKOUT = timedelta(minutes=15)        # VICIdial locks a user this long after ten failed logins
 _SOURCE = re.compile(r"[0-9A-Za-z]{2,}")
+# No answer yet, but maybe on the next call: the network or the web server failed, not VICIdial.
+_PASSING_FAILURES = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+@dataclass(frozen=True)
+class _Reply:
+    answer: Answer
+    passing: bool = False    # a failure of the network or web server that another call may not meet
+
+
+class _NoVersionYet(TargetError):
+    """A version check that failed in a way worth another try."""
 
 
 class ApiClient:
@@ -39,6 +57,8 @@ class ApiClient:
         source: str = "aliassync",
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        retry: Backoff = READS,
+        sleep: Callable[[float], None] = time.sleep,
     ):
         redaction.register(password)
         self.url = _checked_url(url)
@@ -47,6 +67,8 @@ class ApiClient:
         self.source = _checked_source(source)
         self._password = password
         self._timeout = timeout
+        self._retry = retry
+        self._sleep = sleep
         self._http = httpx.Client(
             transport=transport,
             timeout=timeout,
@@ -59,10 +81,21 @@ class ApiClient:
         return self._post(form | fields)
 
     def version(self) -> str:
-        """`2.14-202 build 250720-1841`; proves a VICIdial API answers at the URL."""
-        answer = self._post({"function": "version", "source": self.source})
+        """`2.14-202 build 250720-1841`; proves a VICIdial API answers at the URL.
+
+        It needs no login and writes nothing, so a failure of the network or
+        the web server (no connection, a timeout, a 5xx, an empty answer) is
+        tried again, with backoff; a page that is not VICIdial's is not.
+        """
+        return retrying(self._version_once, lambda failure: isinstance(failure, _NoVersionYet), self._retry,
+                        sleep=self._sleep, on_retry=_log_retry(self._retry))
+
+    def _version_once(self) -> str:
+        reply = self._send({"function": "version", "source": self.source})
+        answer = reply.answer
         if answer.kind == "UNKNOWN":
-            raise TargetError(f"VICIdial version check failed: {answer}")
+            failure = _NoVersionYet if reply.passing else TargetError
+            raise failure(f"VICIdial version check failed: {answer}")
         if answer.kind != "VERSION":
             raise TargetError(f"VICIdial version check failed: {self.public_url} answered {answer.line!r}")
         version, build = answer.fields
@@ -80,6 +113,10 @@ class ApiClient:
             return
         if answer.kind == "UNKNOWN":
             raise TargetError(f"VICIdial access check failed: {answer}")
+        if answer.reason == LOCKED_OUT:
+            retry_at = (datetime.now() + LOCKOUT).strftime("%H:%M")
+            raise ApiError(f"VICIdial has locked user {self.user} after too many failed logins; nothing was "
+                           f"written; check the password, then try again in 15 minutes (after {retry_at}): {answer}")
         if answer.reason in LOGIN_REFUSALS:
             raise ApiError(f"VICIdial refused the login for user {self.user}: {answer}")
         if answer.fatal:
@@ -90,14 +127,17 @@ class ApiClient:
         self._http.close()
 
     def _post(self, form: dict[str, str]) -> Answer:
+        return self._send(form).answer
+
+    def _send(self, form: dict[str, str]) -> _Reply:
         try:
             response = self._http.post(self.url, data=form)
         except httpx.RequestError as exc:
-            answer = _redacted(self._transport_failure(exc))
+            reply = _Reply(_redacted(self._transport_failure(exc)), passing=isinstance(exc, _PASSING_FAILURES))
         else:
-            answer = _redacted(self._read(response))
-        log.debug("api %s: %s", form["function"], answer)
-        return answer
+            reply = _Reply(_redacted(self._read(response)), passing=_passing(response))
+        log.debug("api %s: %s", form["function"], reply.answer)
+        return reply
 
     def _read(self, response: httpx.Response) -> Answer:
         body = response.text
@@ -203,6 +243,18 @@ def _redacted(answer: Answer) -> Answer:
         fields=tuple(r(value) for value in answer.fields),
         line=r(answer.line),
     )
+
+
+def _passing(response: httpx.Response) -> bool:
+    """An answer from the web server, not VICIdial, that the next call may not get."""
+    return response.status_code >= 500 or response.status_code == 429 or response.content == b""
+
+
+def _log_retry(backoff: Backoff) -> Callable[[Exception, int, float], None]:
+    def told(failure: Exception, retry: int, delay: float) -> None:
+        log.warning("%s; trying again in %.1fs (retry %d of at most %d)", failure, delay, retry, backoff.retries)
+
+    return told
 
 
 def _text(exc: Exception) -> str:

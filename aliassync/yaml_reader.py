@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 import yaml
-from yaml.constructor import SafeConstructor
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
@@ -30,6 +30,7 @@ except AttributeError:  # PyYAML built without libyaml
 
 MAX_DEPTH = 64
 MAX_ALIAS_EXPANSION = 100_000
+MAX_VALUES = 2_000_000       # keys, values and list items in one file, aliases expanded
 
 Path = tuple[Any, ...]
 
@@ -49,28 +50,96 @@ def _location(name: str, mark) -> Location:
     return Location(name, mark.line + 1, mark.column + 1)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines())
+
+
+def _kind(value: Any, limit: int = 40) -> str:
+    """How a message names a non-text value: `null`, `int 12`."""
+    if value is None:
+        return "null"
+    shown = repr(value)
+    return f"{type(value).__name__} {shown[:limit]}" + ("..." if len(shown) > limit else "")
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    """`text` quoted for a message, cut to `limit` characters."""
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
+def _position(text: str, name: str, index: int) -> Location:
+    """The location of character `index` of `text`."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return Location(name, text.count("\n", 0, index) + 1, index - line_start + 1)
+
+
+_STR = "tag:yaml.org,2002:str"
+# Plain scalars resolved to these are kept as `Plain`: reading one as a value never fails
+# (what cannot be a value stays text), so it can wait until someone asks.
+_LAZY_TAGS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float", "timestamp"))
+
+
 class _Scalars:
     """Turns scalar events into Python values as PyYAML's safe loader would."""
 
     def __init__(self) -> None:
         self._resolver = Resolver()
         self._constructor = SafeConstructor()
+        table = self._resolver.yaml_implicit_resolvers      # first character -> [(tag, regexp)]
+        self._shortcuts = None not in table                 # no resolver looks at every scalar
+        self._resolvable = frozenset(table)
+        self._lazy_only = frozenset(first for first, resolvers in table.items()
+                                    if all(tag in _LAZY_TAGS for tag, _ in resolvers))
 
     def value(self, event: yaml.ScalarEvent) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
             tag = self._resolver.resolve(ScalarNode, event.value, event.implicit)
-        if tag == "tag:yaml.org,2002:str":
+        return self._construct(event, tag)
+
+    def kept(self, event: yaml.ScalarEvent) -> Any:
+        """`keep_text(event, value(event))`, without building the values a `Plain` works out when asked."""
+        if event.tag is not None or event.style:
+            return self.value(event)
+        text = event.value
+        if self._shortcuts:
+            if text[:1] not in self._resolvable:
+                return text          # no implicit resolver looks at it: YAML reads it as text
+            if text[:1] in self._lazy_only:
+                return Plain(text)   # a number, boolean or date, or else text, which Plain also reads as
+        tag = self._resolver.resolve(ScalarNode, text, event.implicit)
+        if tag in _LAZY_TAGS:
+            return Plain(text)
+        return self.keep_text(event, self._construct(event, tag))
+
+    def _construct(self, event: yaml.ScalarEvent, tag: str) -> Any:
+        if tag == _STR:
             return event.value
         node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return self._constructor.construct_object(node)
+        try:
+            return self._constructor.construct_object(node)
+        except (ValueError, ArithmeticError, LookupError, AttributeError, TypeError) as exc:
+            # PyYAML's constructors on text not made for them (a 5000-digit number, the date
+            # 2001-13-45, `!!bool maybe`, `!!timestamp 2001-3-145`, `!!int` of nothing): plain
+            # text stays text
+            if event.tag is None:
+                return event.value
+            detail = f": {exc}" if isinstance(exc, ValueError) else ""
+            raise ConstructorError(None, None, f"cannot read {_excerpt(event.value)} as {tag.rsplit(':', 1)[-1]}"
+                                               f"{detail}", event.start_mark) from None
+        finally:
+            self._constructor.constructed_objects.clear()   # it would keep every node of the file
+
+    def plain(self, text: str) -> Any:
+        """What YAML makes of `text` written as a plain scalar."""
+        return self.value(yaml.ScalarEvent(None, None, (True, False), str(text)))
 
     @staticmethod
     def keep_text(event: yaml.ScalarEvent, value: Any) -> Any:
         """A plain scalar read as anything but text or null becomes `Plain`."""
         if value is None or isinstance(value, str) or event.style or event.tag is not None:
             return value
-        return Plain(event.value, value)
+        return Plain(event.value)
 
 
 class _Frame:
@@ -86,6 +155,7 @@ class _Frame:
         self.mark = mark
 
 
+_PLAIN_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _NO_KEY = object()
 _DUPLICATE = object()    # the key being read repeats an earlier one: its value is dropped
 
@@ -95,15 +165,15 @@ class Plain(str):
 
     It stays the text as written (a login `0100` stays `0100`, an alias id
     `no` stays `no`); `.value` is what YAML would have made of it, for the
-    few keys whose values really are numbers or booleans.
+    few keys whose values really are numbers or booleans. It is worked out
+    again when asked for, so that a Plain costs no more memory than its text.
     """
 
-    value: Any
+    __slots__ = ()
 
-    def __new__(cls, text: str, value: Any) -> "Plain":
-        obj = super().__new__(cls, text)
-        obj.value = value
-        return obj
+    @property
+    def value(self) -> Any:
+        return _Scalars().plain(self)
 
 
 def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any:
@@ -122,6 +192,13 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
     root: list[Any] = []
     documents = 0
     expanded = 0
+    values = 0
+
+    def count(size: int, mark) -> None:
+        nonlocal values
+        values += size
+        if values > MAX_VALUES:
+            raise YamlProblem(_location(name, mark), f"more than {MAX_VALUES} values in one file")
 
     def place(value: Any, size: int, mark) -> None:
         if not stack:
@@ -134,6 +211,9 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
         elif frame.key is _NO_KEY:
             if isinstance(value, (dict, list)):
                 raise YamlProblem(_location(name, mark), "a mapping key must be a plain value")
+            if not isinstance(value, str):
+                raise YamlProblem(_location(name, mark), f"a mapping key must be text, not {_kind(value)}; "
+                                                         "put it in quotes")
             if value in frame.container:
                 duplicate = YamlProblem(_location(name, mark), f"duplicate key {value!r}")
                 if problems is None:
@@ -152,7 +232,8 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
             if isinstance(event, yaml.ScalarEvent):
                 if event.value == "<<" and not event.style:
                     raise YamlProblem(_location(name, event.start_mark), "merge keys (<<) are not supported")
-                value = scalars.keep_text(event, scalars.value(event))
+                count(1, event.start_mark)
+                value = scalars.kept(event)
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
                 place(value, 1, event.start_mark)
@@ -160,6 +241,9 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
                 if len(stack) >= MAX_DEPTH:
                     raise YamlProblem(_location(name, event.start_mark),
                                       f"nesting deeper than {MAX_DEPTH} levels")
+                count(1, event.start_mark)
+                if event.tag not in _PLAIN_COLLECTION_TAGS:
+                    raise YamlProblem(_location(name, event.start_mark), f"tag {event.tag} is not supported")
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     raise YamlProblem(_location(name, event.start_mark), "a mapping key must be a plain value")
@@ -174,6 +258,7 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
                     raise YamlProblem(_location(name, event.start_mark),
                                       f"unknown alias *{event.anchor}")
                 value, size = anchors[event.anchor]
+                count(size, event.start_mark)
                 expanded += size
                 if expanded > MAX_ALIAS_EXPANSION:
                     raise YamlProblem(_location(name, event.start_mark),
@@ -188,9 +273,13 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         location = _location(name, mark) if mark else Location(name, 1, 1)
-        raise YamlProblem(location, f"invalid YAML: {problem}") from None
+        raise YamlProblem(location, f"invalid YAML: {_one_line(problem)}") from None
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise YamlProblem(_position(text, name, exc.position),
+                          f"invalid YAML: character #x{code:04x}: {exc.reason}") from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(Location(name, 1, 1), f"invalid YAML: {exc}") from None
+        raise YamlProblem(Location(name, 1, 1), f"invalid YAML: {_one_line(str(exc))}") from None
     return root[0] if root else None
 
 

@@ -7,6 +7,7 @@ never passes by skipping the real-database tests.
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from typing import Iterator, NoReturn
@@ -58,3 +59,13 @@ def mariadb_url() -> Iterator[str]:
     finally:
         with _connect(url) as server, server.cursor() as cursor:
             cursor.execute(f"DROP DATABASE `{name}`")
+
+
+@pytest.fixture(autouse=True)
+def root_logging_restored():
+    """`main()` sets the root logger up for its run (level, a handler on that run's stderr): undo it after each test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -105,3 +105,32 @@ def test_mysql_tables_are_myisam_utf8_general_ci(mariadb_url) -> None:
     assert [(name, engine, collation.replace("utf8mb3_", "utf8_")) for name, engine, collation in tables] == [
         (name, "MyISAM", "utf8_general_ci")
         for name in ("phones", "phones_alias", "servers", "vicidial_admin_log", "vicidial_users")]
+
+
+def test_a_large_seed_is_stored_whole(tmp_path) -> None:
+    path = tmp_path / "sandbox.sqlite"
+    phones = [{"login": f"{8000000 + i}"} for i in range(20_000)]
+    aliases = [LiveAlias(f"a{i}", "Team", f"{8000000 + i},{8000001 + i}") for i in range(5_000)]
+
+    init_sandbox(path, phones, aliases=aliases)
+
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("SELECT count(*) FROM phones").fetchone() == (20_000,)
+        assert connection.execute("SELECT count(*) FROM phones_alias").fetchone() == (5_000,)
+
+
+def test_mysql_seeding_refuses_an_alias_twice_as_its_collation_compares(mariadb_url) -> None:
+    # The bulk insert meets the primary key; the row-by-row check then names the alias.
+    with pytest.raises(SandboxError) as refused:
+        init_mysql(mariadb_url, [{"login": "100a"}], aliases=[LiveAlias("sales1", "A", "100a"),
+                                                               LiveAlias("SALES1", "B", "100a")])
+
+    assert str(refused.value) == "alias SALES1 is listed twice"
+
+
+def test_mysql_seeding_refuses_a_phone_twice_on_one_server(mariadb_url) -> None:
+    with pytest.raises(SandboxError) as refused:
+        init_mysql(mariadb_url, [{"login": "100a"}, {"login": "100b", "extension": "100A"}])
+
+    assert str(refused.value) == "phone 100b: extension 100A is listed twice on server 10.0.0.1"
+

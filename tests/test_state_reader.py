@@ -1,4 +1,5 @@
 """The state reader on the real MariaDB and on SQLite: what it reads and what it costs."""
+import socket
 import sqlite3
 from contextlib import closing
 
@@ -6,8 +7,10 @@ import pymysql
 import pytest
 
 from aliassync.db_url import parse_db_url
+from aliassync.errors import TargetError
 from aliassync.model import LiveAlias, Phone
 from aliassync.sandbox.store import init_mysql, init_sandbox, open_store
+from aliassync.retry import READS
 from aliassync.state_reader import SqlStateReader
 
 PHONES = [
@@ -56,9 +59,9 @@ def test_reads_aliases_verbatim_and_phones_without_passwords(backend):
         "odd": LiveAlias("odd", "Odd one", "100a,,100a , 100c"),
     }
     assert current.aliases["odd"].phone_logins == ("100a", "", "100a ", " 100c")   # reported, not hidden
-    assert current.phones["100a"] == (Phone("100a", True, "10.0.0.1", "100a", 1),)
-    assert current.phones["100b"] == (Phone("100B", True, "10.0.0.1", "100B", 1),)    # same password group
-    assert current.phones["100c"] == (Phone("100c", False, "10.0.0.2", "100c", 2),)
+    assert current.phones["100a"] == (Phone("100a", True, 1),)
+    assert current.phones["100b"] == (Phone("100B", True, 1),)    # same password group
+    assert current.phones["100c"] == (Phone("100c", False, 2),)
     assert current.has_phone("100A") and not current.has_phone("100d")
 
 
@@ -78,3 +81,75 @@ def test_the_number_of_queries_does_not_grow_with_the_state(backend):
     current = reader.read()
     assert len(current.aliases) == 5000
     assert reader.queries == small == 2
+
+
+# --- a lost connection ----------------------------------------------------------------------
+
+def kill_connections_to(url: str) -> int:
+    """Kill every connection to the test database but this one; how many were killed."""
+    parts = parse_db_url(url)
+    with closing(pymysql.connect(host=parts.host, port=parts.port, user=parts.user, password=parts.password,
+                                 autocommit=True)) as admin, admin.cursor() as cursor:
+        cursor.execute("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = %s AND ID <> CONNECTION_ID()",
+                       (parts.database,))
+        ids = [row[0] for row in cursor.fetchall()]
+        for connection_id in ids:
+            cursor.execute(f"KILL {int(connection_id)}")
+    return len(ids)
+
+
+def counting_reader(url: str, sleeps: list, password: str | None = None, port: int | None = None):
+    """A MariaDB reader that sleeps into `sleeps`, and the list of its connection attempts."""
+    parts = parse_db_url(url)
+    attempts = []
+
+    def connect():
+        attempts.append(1)
+        return pymysql.connect(host=parts.host, port=port or parts.port, user=parts.user,
+                               password=parts.password if password is None else password,
+                               database=parts.database, autocommit=True, connect_timeout=2)
+
+    reader = SqlStateReader(connect, "%s", "test database", errors=(pymysql.MySQLError,), sleep=sleeps.append)
+    return reader, attempts
+
+
+def test_a_connection_the_server_dropped_is_opened_again(mariadb_url, caplog):
+    init_mysql(mariadb_url, PHONES)
+    add_aliases(mariadb_url, [("sales1", "Sales", "100a,100B")])
+    sleeps = []
+    reader, attempts = counting_reader(mariadb_url, sleeps)
+    reader.read()
+    assert kill_connections_to(mariadb_url) == 1
+
+    current = reader.read()
+    reader.close()
+
+    assert current.aliases == {"sales1": LiveAlias("sales1", "Sales", "100a,100B")}
+    assert (len(attempts), len(sleeps)) == (2, 1)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("state: connection to test database lost (")
+
+
+def test_an_unreachable_server_is_tried_again_within_bounds_then_named(mariadb_url):
+    sleeps = []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    reader, attempts = counting_reader(mariadb_url, sleeps, port=closed)
+
+    with pytest.raises(TargetError) as failed:
+        reader.read()
+
+    assert str(failed.value).startswith("cannot read the live state from test database: (2003, ")
+    assert (len(attempts), len(sleeps)) == (READS.retries + 1, READS.retries)
+
+
+def test_a_refused_account_is_not_tried_again(mariadb_url):
+    sleeps = []
+    reader, attempts = counting_reader(mariadb_url, sleeps, password="not-the-password")
+
+    with pytest.raises(TargetError) as failed:
+        reader.read()
+
+    assert str(failed.value).startswith("cannot read the live state from test database: (1045, ")
+    assert (len(attempts), sleeps) == (1, [])

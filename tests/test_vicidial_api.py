@@ -13,6 +13,7 @@ import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -23,6 +24,7 @@ from aliassync import redaction
 from aliassync.errors import ApiError, ConfigError, TargetError
 from aliassync.model import LiveAlias
 from aliassync.plan import Action, AliasValues
+from aliassync.retry import READS, Backoff
 from aliassync.target import WriteOutcome
 from aliassync.vicidial_api import ApiClient, ApiWriter
 
@@ -379,12 +381,23 @@ def test_check_access_tries_a_bad_password_once_and_never_shows_it(vicidial, cli
     assert PASSWORD not in caplog.text
 
 
+def test_a_locked_user_is_told_when_to_try_again_after_one_call(vicidial, client):
+    vicidial.script(Reply("ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|\n"))
+
+    earliest = datetime.now() + timedelta(minutes=15)
+    with pytest.raises(ApiError) as refused:
+        client.check_access()
+    latest = datetime.now() + timedelta(minutes=15)
+
+    retry_at = {earliest.strftime("%H:%M"), latest.strftime("%H:%M")}
+    assert str(refused.value) in {
+        f"VICIdial has locked user apiuser after too many failed logins; nothing was written; check the password, "
+        f"then try again in 15 minutes (after {at}): "
+        "ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|" for at in retry_at}
+    assert len(vicidial.requests) == 1
+
+
 ACCESS_REFUSALS = {
-    "lockout": (
-        "ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|\n",
-        "VICIdial refused the login for user apiuser: "
-        "ERROR: Too many login attempts, try again in 15 minutes: |apiuser|LOCK|",
-    ),
     "IP block": (
         "ERROR: Your IP Address is not allowed: 10.0.0.9: |apiuser|IPBLOCK|\n",
         "VICIdial refused the login for user apiuser: "
@@ -463,9 +476,10 @@ def test_version_answered_by_something_else_than_a_version_line(vicidial, client
     )
 
 
-def test_version_of_an_unreachable_url():
+def test_version_of_an_unreachable_url_is_tried_again_then_named():
     url = f"http://127.0.0.1:{closed_port()}{PATH}"
-    client = ApiClient(url, USER, PASSWORD)
+    sleeps = []
+    client = ApiClient(url, USER, PASSWORD, sleep=sleeps.append)
     refused = f"[Errno {errno.ECONNREFUSED}] {os.strerror(errno.ECONNREFUSED)}"
 
     with pytest.raises(TargetError) as failed:
@@ -475,6 +489,47 @@ def test_version_of_an_unreachable_url():
     assert str(failed.value) == (
         f"VICIdial version check failed: could not connect to {url}: {refused}; nothing was sent"
     )
+    assert len(sleeps) == READS.retries
+
+
+def test_version_after_a_passing_failure_of_the_web_server(vicidial):
+    sleeps = []
+    client = ApiClient(vicidial.url, USER, PASSWORD, sleep=sleeps.append, timeout=httpx.Timeout(5.0, read=0.5))
+    vicidial.script(Reply("Internal Server Error\n", status=503), Reply(""), Reply(drop=True), Reply(VERSION))
+
+    assert client.version() == "2.14-202 build 250720-1841"
+    client.close()
+
+    assert len(vicidial.requests) == 4
+    bounds = [READS.base, READS.base * 2, READS.base * 4]     # exponential, with full jitter below each
+    assert len(sleeps) == 3 and all(0 <= delay <= bound for delay, bound in zip(sleeps, bounds))
+
+
+def test_version_gives_up_when_the_retries_are_spent(vicidial, caplog):
+    client = ApiClient(vicidial.url, USER, PASSWORD, sleep=lambda seconds: None,
+                       retry=Backoff(base=0.01, retries=2))
+    vicidial.script(*[Reply("Bad Gateway\n", status=502)] * 3)
+
+    with pytest.raises(TargetError) as failed:
+        client.version()
+    client.close()
+
+    assert str(failed.value) == f"VICIdial version check failed: HTTP 502 from {vicidial.url}"
+    assert len(vicidial.requests) == 3
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [m.split(";")[0] for m in warnings] == [f"VICIdial version check failed: HTTP 502 from {vicidial.url}"] * 2
+    assert [m.split("(")[-1] for m in warnings] == ["retry 1 of at most 2)", "retry 2 of at most 2)"]
+
+
+def test_a_page_that_is_not_vicidial_is_not_tried_again(vicidial):
+    client = ApiClient(vicidial.url, USER, PASSWORD, sleep=lambda seconds: pytest.fail("slept"))
+    vicidial.script(Reply(HTML_PAGE))
+
+    with pytest.raises(TargetError):
+        client.version()
+    client.close()
+
+    assert len(vicidial.requests) == 1
 
 
 # --- settings -------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from ..db_url import parse_db_url
 from ..errors import AliassyncError
@@ -46,6 +46,10 @@ DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 class SandboxError(AliassyncError):
     """The sandbox cannot be created or opened as asked."""
+
+
+class DuplicateRow(SandboxError):
+    """A bulk insert met a row that a unique key of the table refuses."""
 
 
 # --------------------------------------------------------------------------
@@ -237,6 +241,8 @@ class Store(Protocol):
 
     def insert(self, table: str, values: Mapping[str, Any]) -> None: ...
 
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
     def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> None: ...
 
     def delete(self, table: str, where: Mapping[str, Any]) -> None: ...
@@ -263,6 +269,14 @@ class _SqlStore(ABC):
     def _rows(self, sql: str, params: Sequence[Any]) -> list[tuple]:
         """Run one statement (it commits on its own) and return its rows."""
 
+    @abstractmethod
+    def _many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row, as few round trips and commits as the engine allows.
+
+        Raises DuplicateRow when a unique key refuses a row; rows before it
+        may then have been stored (MyISAM has no transactions).
+        """
+
     def _written(self, table: Table, values: Mapping[str, Any]) -> Mapping[str, Any]:
         """The values as the engine must be given them to store what MySQL stores."""
         return values
@@ -286,6 +300,16 @@ class _SqlStore(ABC):
         names = self._names(SCHEMA[table], written)
         marks = ", ".join([self.placeholder] * len(written))
         self._rows(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", list(written.values()))
+
+    def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows that all name the same columns; for seeding large sandboxes."""
+        if not rows:
+            return
+        written = [self._written(SCHEMA[table], row) for row in rows]
+        names = self._names(SCHEMA[table], written[0])
+        marks = ", ".join([self.placeholder] * len(names))
+        self._many(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})",
+                   [list(row.values()) for row in written])
 
     def update(self, table: str, values: Mapping[str, Any], where: Mapping[str, Any]) -> None:
         written = self._written(SCHEMA[table], values)
@@ -327,6 +351,17 @@ class SqliteStore(_SqlStore):
         with self._lock:
             return self._connection.execute(sql, params).fetchall()
 
+    def _many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """One transaction: a commit per row would cost a disk sync per row."""
+        with self._lock:
+            try:
+                self._connection.execute("BEGIN")
+                self._connection.executemany(sql, params)
+                self._connection.execute("COMMIT")
+            except sqlite3.IntegrityError as exc:
+                self._connection.execute("ROLLBACK")
+                raise DuplicateRow(str(exc)) from None
+
     def _written(self, table: Table, values: Mapping[str, Any]) -> Mapping[str, Any]:
         """Each text value cut to its column's width, as MySQL without strict mode stores it."""
         return {name: _cut(value, table.column(name).width) for name, value in values.items()}
@@ -350,6 +385,7 @@ class MySqlStore(_SqlStore):
         if parts.database is None:
             raise SandboxError(f"{parts.public}: the URL names no database")
         self._errors = pymysql.MySQLError
+        self._integrity_error = pymysql.IntegrityError
         self._connect = partial(pymysql.connect, host=parts.host, port=parts.port, user=parts.user,
                                 password=parts.password, database=parts.database, charset="utf8mb4",
                                 autocommit=True, sql_mode="", connect_timeout=10)
@@ -359,6 +395,14 @@ class MySqlStore(_SqlStore):
         with self._lock, self._live_connection().cursor() as cursor:
             cursor.execute(sql, params or None)
             return [tuple(_text_datetime(value) for value in row) for row in cursor.fetchall()]
+
+    def _many(self, sql: str, params: Sequence[Sequence[Any]]) -> None:
+        """PyMySQL sends an INSERT's rows as multi-row statements of up to about 1 MB each."""
+        with self._lock, self._live_connection().cursor() as cursor:
+            try:
+                cursor.executemany(sql, params)
+            except self._integrity_error as exc:
+                raise DuplicateRow(str(exc)) from None
 
     def _live_connection(self) -> Any:
         """The connection, replaced before a statement if the server dropped it (never after)."""
@@ -464,13 +508,35 @@ def _create_and_seed(store: Store, phones: Sequence[Row], api_user: str, api_pas
         "user": api_user, "pass": api_pass, "full_name": "aliassync sandbox API user", "user_level": 9,
         "user_group": "ADMIN", "ast_admin_access": "1", "ast_delete_phones": "1",
         "vdc_agent_api_access": "1", "active": "Y"})
-    for phone in phones:
-        if store.count("phones", {"extension": phone["extension"], "server_ip": phone["server_ip"]}):
-            raise SandboxError(f"phone {phone['login']}: extension {phone['extension']} is listed twice "
-                               f"on server {phone['server_ip']}")
-        store.insert("phones", phone)
-    for alias in aliases:
-        if store.count("phones_alias", {"alias_id": alias.alias_id}):
-            raise SandboxError(f"alias {alias.alias_id} is listed twice")
-        store.insert("phones_alias", {"alias_id": alias.alias_id, "alias_name": alias.alias_name,
-                                      "logins_list": alias.logins_list})
+    _seed(store, "phones", phones, _refuse_second_phone)
+    alias_rows = [{"alias_id": alias.alias_id, "alias_name": alias.alias_name, "logins_list": alias.logins_list}
+                  for alias in aliases]
+    _seed(store, "phones_alias", alias_rows, _refuse_second_alias)
+
+
+def _seed(store: Store, table: str, rows: Sequence[Row], refuse_repeat: Callable[[Store, Row], None]) -> None:
+    """Insert `rows` in bulk; a row a unique key refuses is then found row by row.
+
+    The table's unique keys compare with the column collation, as VICIdial's
+    database does, so the bulk insert fails exactly when the row-by-row
+    check below finds a repeat; that slow path only runs to name it.
+    """
+    try:
+        store.insert_many(table, rows)
+        return
+    except DuplicateRow:
+        store.delete(table, {})      # MyISAM keeps the rows before the refused one
+    for row in rows:
+        refuse_repeat(store, row)
+        store.insert(table, row)
+
+
+def _refuse_second_phone(store: Store, phone: Row) -> None:
+    if store.count("phones", {"extension": phone["extension"], "server_ip": phone["server_ip"]}):
+        raise SandboxError(f"phone {phone['login']}: extension {phone['extension']} is listed twice "
+                           f"on server {phone['server_ip']}")
+
+
+def _refuse_second_alias(store: Store, alias: Row) -> None:
+    if store.count("phones_alias", {"alias_id": alias["alias_id"]}):
+        raise SandboxError(f"alias {alias['alias_id']} is listed twice")
