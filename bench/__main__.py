@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import time
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"comma-separated sections (default: all of {','.join(SECTIONS)})")
     parser.add_argument("--sizes", type=_numbers(int), default=(1_000, 10_000, 100_000),
                         help="fleet sizes for plan and phases (default 1000,10000,100000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per plan measurement; the best is kept")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per plan and per apply measurement; the fastest is kept (default 3)")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every API call (0.02)")
     parser.add_argument("--apply-aliases", type=int, default=10_000, help="fleet size for apply (10000)")
     parser.add_argument("--apply-changed", type=float, default=0.1, help="changed fraction for apply (0.1)")
@@ -101,7 +103,7 @@ def run_apply(args, workdir: Path, results: dict, started: float) -> None:
     _section(f"Apply cost ({args.apply_aliases:,} aliases, {args.apply_changed:g} changed, "
              f"{args.latency * 1000:g} ms per API call)", started)
     runs = apply_cost.measure(args.apply_aliases, args.apply_changed, args.concurrency, args.latency,
-                              workdir, args.db_url)
+                              workdir, args.db_url, args.repeat)
     results["apply"] = [asdict(run) for run in runs]
     _say(report.apply_table(runs))
     _say(report.apply_targets(runs))
@@ -130,7 +132,12 @@ RUNNERS = {"plan": run_plan, "phases": run_phases, "apply": run_apply, "model": 
 NEEDS_MARIADB = ("apply", "model", "baseline")
 
 
+def _exit_on_terminate(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)     # so that scratch databases and worker processes are cleaned up
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _exit_on_terminate)
     args = build_parser().parse_args(argv)
     process.measure_code_from(args.code)
     unknown = [name for name in args.only if name not in SECTIONS]
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     sections = [name for name in args.only if not (args.no_mariadb and name in NEEDS_MARIADB)]
     version = None if args.no_mariadb else mariadb.server_version(args.db_url)
     _say("# aliassync benchmark\n")
-    _say("Command: `python -m bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])) + "`\n")
+    _say("Command: `" + " ".join(["python -m bench", *map(shlex.quote, argv or sys.argv[1:])]) + "`\n")
     _say(report.machine(version, bool(args.code)))
     results: dict = {"argv": argv or sys.argv[1:]}
     started = time.perf_counter()

@@ -1,8 +1,8 @@
 """The sandbox's non_agent_api.php over real HTTP on 127.0.0.1, slowed and counted.
 
 Served the way Apache's prefork workers serve PHP: WORKERS processes
-share one listening socket, each answers one call at a time with its own
-database connection. (Served from threads of one process, the emulator's
+share one listening socket, each serves one connection at a time (HTTP/1.1,
+kept alive) with its own database connection. (Served from threads of one process, the emulator's
 own Python work would take turns on one interpreter lock, and the
 emulator, not the client, would set the pace of concurrent calls.)
 
@@ -14,14 +14,16 @@ latency left out), through a pipe to the benchmark.
 """
 from __future__ import annotations
 
+import io
 import multiprocessing
 import socket
 import statistics
+import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from aliassync.sandbox.emulator import WsgiApp, make_app
 from aliassync.sandbox.faults import FaultEvent, FaultSpec, with_faults
@@ -30,7 +32,7 @@ from aliassync.sandbox.store import open_store
 from aliassync.vicidial_api import PROBE_ALIAS_ID
 
 HOST = "127.0.0.1"
-WORKERS = 16          # calls answered at once: at least the highest concurrency measured
+WORKERS = 20          # connections served at once: more than the highest concurrency measured
 WRITES = ("add_phone_alias", "update_phone_alias")
 
 
@@ -42,7 +44,10 @@ def call_kind(function: str, alias_id: str) -> str:
 
 
 class Served:
-    """Where the emulator answers, and what it reported so far."""
+    """Where the emulator answers, and what its workers reported.
+
+    A thread reads the reports as they come: a worker blocks on a full pipe.
+    """
 
     def __init__(self, url: str, reports: Any, pids: tuple[int, ...]):
         self.url = url                  # of non_agent_api.php
@@ -50,30 +55,78 @@ class Served:
         self._reports = reports
         self._calls: Counter = Counter()
         self._work: list[float] = []
+        self._synced = threading.Condition()
+        self._asked = self._seen = 0
+        self._reader = threading.Thread(target=self._read_reports, name="bench-emulator-reports", daemon=True)
+        self._reader.start()
 
-    def _collect(self) -> None:
-        while not self._reports.empty():
+    def _read_reports(self) -> None:
+        while True:
             kind, value = self._reports.get()
-            if kind == "call":
-                self._calls[value] += 1
-            else:
-                self._work.append(value)
+            with self._synced:
+                if kind == "call":
+                    self._calls[value] += 1
+                elif kind == "work":
+                    self._work.append(value)
+                elif kind == "sync":
+                    self._seen = value
+                    self._synced.notify_all()
+                else:
+                    return
+
+    def _sync(self) -> None:
+        """Wait until every report written so far is counted (the pipe is first in, first out)."""
+        with self._synced:
+            self._asked += 1
+            token = self._asked
+        self._reports.put(("sync", token))
+        with self._synced:
+            self._synced.wait_for(lambda: self._seen >= token)
 
     def calls(self) -> dict[str, int]:
         """Calls answered so far, by kind (see call_kind)."""
-        self._collect()
-        return dict(self._calls)
+        self._sync()
+        with self._synced:
+            return dict(self._calls)
 
     def total_calls(self) -> int:
         return sum(self.calls().values())
 
     def median_work_ms(self) -> float:
         """The emulator's own time per call, median, injected latency excluded."""
-        self._collect()
-        return 1000 * statistics.median(self._work) if self._work else 0.0
+        self._sync()
+        with self._synced:
+            return 1000 * statistics.median(self._work) if self._work else 0.0
+
+    def close(self) -> None:
+        self._reports.put(("stop", None))
+        self._reader.join()
 
 
-class _QuietHandler(WSGIRequestHandler):
+class _KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with keep-alive, as Apache answers: a connection carries call after call.
+
+    (wsgiref answers one call per connection; a client would then pay a
+    new connection for every call, which a real dialer does not make it
+    pay.) The body is read before the app sees it, so that the next call
+    on the connection starts where this one ended.
+    """
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # as Apache: headers and body leave at once, not 40 ms apart
+
+    def handle(self) -> None:
+        self.close_connection = False
+        while not self.close_connection:
+            self.raw_requestline = self.rfile.readline(65537)
+            if not self.raw_requestline or not self.parse_request():
+                return
+            body = io.BytesIO(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            handler = ServerHandler(body, self.wfile, self.get_stderr(), self.get_environ(), multithread=False)
+            handler.http_version = "1.1"
+            handler.request_handler = self
+            handler.run(self.server.get_app())
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
@@ -95,7 +148,7 @@ def _answer_calls(listener: socket.socket, location: str, latency: float, report
         reports.put(("call", call_kind(event.function, event.alias_id)))
 
     app = _timed(make_app(open_store(location)), reports)
-    server = WSGIServer(listener.getsockname(), _QuietHandler, bind_and_activate=False)
+    server = WSGIServer(listener.getsockname(), _KeepAliveHandler, bind_and_activate=False)
     server.socket.close()
     server.socket = listener
     server.server_name, server.server_port = HOST, listener.getsockname()[1]
@@ -114,14 +167,16 @@ def serving(location: str, latency: float, workers: int = WORKERS) -> Iterator[S
                                        name=f"bench-emulator-{n}", daemon=True) for n in range(workers)]
         for worker in answering:
             worker.start()
+        served = Served(f"http://{HOST}:{listener.getsockname()[1]}{API_PATH}", reports,
+                        tuple(worker.pid for worker in answering))
         try:
-            yield Served(f"http://{HOST}:{listener.getsockname()[1]}{API_PATH}", reports,
-                         tuple(worker.pid for worker in answering))
+            yield served
         finally:
             for worker in answering:
                 worker.terminate()
             for worker in answering:
                 worker.join()
+            served.close()
 
 
 def index_phone_logins(execute: Callable[[str], Any]) -> None:
