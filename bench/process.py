@@ -43,10 +43,6 @@ class Run:
         """When the first stderr line starting with `prefix` arrived."""
         return next((at for at, line in self.stderr if line.startswith(prefix)), None)
 
-    def last_line_at(self, prefix: str) -> float | None:
-        found = [at for at, line in self.stderr if line.startswith(prefix)]
-        return found[-1] if found else None
-
 
 def _children_cpu() -> float:
     """CPU seconds of the children waited for so far (one child runs at a time)."""
