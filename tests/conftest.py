@@ -69,3 +69,13 @@ def root_logging_restored():
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def no_secrets_left():
+    """Each test starts and ends with no registered secret (redaction is process-wide)."""
+    from aliassync import redaction
+
+    redaction.forget_all()
+    yield
+    redaction.forget_all()

@@ -19,7 +19,6 @@ from typing import Iterator
 import httpx
 import pytest
 
-from aliassync import redaction
 from aliassync.cli import main
 from aliassync.errors import ConfigError
 from aliassync.plan import Action, AliasValues
@@ -36,12 +35,6 @@ CREATE = Action("create:s1", "create", "s1", "declared", after=AliasValues("s1",
 ADDED = "SUCCESS: add_phone_alias PHONE ALIAS HAS BEEN ADDED - 6666|s1|Sales one|100a,100b"
 PHP_ERROR_EXCERPT = repr(HTML_ERROR_PAGE.decode()[:80])
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_left():
-    redaction.forget_all()
-    yield
-    redaction.forget_all()
 
 
 @pytest.fixture

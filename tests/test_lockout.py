@@ -11,18 +11,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aliassync import redaction
 from aliassync.cli import main
 from aliassync.sandbox.store import init_sandbox
 
 DESIRED = "version: 1\naliases:\n  team1: {alias_name: Team one, phone_logins: [100a, 100b]}\n"
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_left():
-    redaction.forget_all()
-    yield
-    redaction.forget_all()
 
 
 @pytest.fixture

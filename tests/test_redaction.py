@@ -1,14 +1,7 @@
 """Redaction: secrets never leave, and short ones do not mangle other text."""
-import pytest
 
 from aliassync import redaction
 
-
-@pytest.fixture(autouse=True)
-def clean():
-    redaction.forget_all()
-    yield
-    redaction.forget_all()
 
 
 def test_a_long_secret_is_masked_everywhere_in_every_form():

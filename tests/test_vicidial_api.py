@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from aliassync import redaction
 from aliassync.errors import ApiError, ConfigError, TargetError
 from aliassync.model import LiveAlias
 from aliassync.plan import Action, AliasValues
@@ -126,12 +125,6 @@ def _handler_for(fake: FakeVicidial):
 
     return Handler
 
-
-@pytest.fixture(autouse=True)
-def no_secrets_left():
-    redaction.forget_all()
-    yield
-    redaction.forget_all()
 
 
 @pytest.fixture
