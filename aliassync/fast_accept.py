@@ -28,7 +28,7 @@ import re
 from typing import Any, Callable
 
 # sha256 of the rules of schema/aliassync.schema.json this module implements (see fingerprint()).
-IMPLEMENTED_SCHEMA = "67a807c20c1a908ee60852ff71e72cee68393c3ca0a9915bc86897af6ba57722"
+IMPLEMENTED_SCHEMA = "d77d34abc03072e6201521ed7e92555fc6f9ab2e81661e9519a2cfbe103b5800"
 DOCUMENTATION_KEYS = frozenset({"title", "description", "x-message"})
 TOP_KEYS = frozenset({"version", "settings", "aliases"})
 
@@ -61,9 +61,14 @@ class FastAccept:
         if not self.enabled:
             return
         alias = schema["$defs"]["alias"]["properties"]
-        self._id = re.compile(schema["properties"]["aliases"]["propertyNames"]["pattern"]).search
-        self._name = re.compile(alias["alias_name"]["pattern"]).search
-        self._login = re.compile(alias["phone_logins"]["items"]["pattern"]).search
+        # Ids, names and logins: `if` no control character `then` the whole-value pattern `else` refused.
+        # Each whole-value pattern admits no control character, so a value it matches passes the `if`.
+        self._id = re.compile(schema["properties"]["aliases"]["propertyNames"]["then"]["pattern"]).search
+        name = alias["alias_name"]["then"]          # if not blank then the pattern else refused as blank
+        self._not_blank = re.compile(name["if"]["pattern"]).search
+        self._name = re.compile(name["then"]["pattern"]).search
+        self._login = re.compile(alias["phone_logins"]["items"]["then"]["pattern"]).search
+        self._control = re.compile(schema["$defs"]["no_control_character"]["not"]["pattern"]).search
         self._min_logins = alias["phone_logins"]["minItems"]
         settings = schema["properties"]["settings"]["properties"]
         percent = settings["max_delete_percent"]
@@ -75,9 +80,8 @@ class FastAccept:
             "max_delete_percent": lambda v: _is_number(v) and percent["minimum"] <= v <= percent["maximum"],
         }
 
-    @staticmethod
-    def _patterns(value: Any) -> bool:
-        return type(value) is list and all(isinstance(p, str) and p for p in value)
+    def _patterns(self, value: Any) -> bool:
+        return type(value) is list and all(isinstance(p, str) and p and not self._control(p) for p in value)
 
     def entry(self, alias_id: Any, entry: Any) -> bool:
         """Whether `aliases: {alias_id: entry}` certainly passes the schema."""
@@ -88,7 +92,7 @@ class FastAccept:
         if len(entry) != 2:
             return False
         name, logins = entry.get("alias_name"), entry.get("phone_logins")
-        return (isinstance(name, str) and self._name(name) is not None
+        return (isinstance(name, str) and self._name(name) is not None and self._not_blank(name) is not None
                 and type(logins) is list and len(logins) >= self._min_logins
                 and all(isinstance(login, str) and self._login(login) for login in logins))
 

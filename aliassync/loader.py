@@ -10,10 +10,13 @@ one run.
 """
 from __future__ import annotations
 
+import errno
 import fnmatch
 import json
 import math
 import os
+import stat
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -70,20 +73,28 @@ def matches_any(alias_id: str, patterns: Iterable[str]) -> str | None:
 
 
 def collect_files(paths: Sequence[str]) -> list[str]:
-    """The files named: a directory stands for its `*.yaml`/`*.yml`, sorted."""
+    """The files named: a directory stands for its `*.yaml`/`*.yml`, sorted.
+
+    Every entry of a directory named like a desired-state file must be one:
+    a dangling link, a directory or anything else that cannot be read as a
+    file is an error, never skipped (with prune on, skipping it would delete
+    the aliases it declares).
+    """
     files: list[str] = []
     problems: list[Problem] = []
     for given in paths:
         if os.path.isdir(given):
-            found = sorted(
-                os.path.join(given, entry) for entry in os.listdir(given)
-                if entry.endswith(YAML_SUFFIXES) and os.path.isfile(os.path.join(given, entry))
-            )
-            if not found:
+            try:
+                entries = sorted(entry for entry in os.listdir(given) if entry.endswith(YAML_SUFFIXES))
+            except OSError as exc:
+                problems.append(Problem(None, f"cannot read this directory: {exc.strerror}", given))
+                continue
+            if not entries:
                 problems.append(Problem(None, "no *.yaml or *.yml files in this directory", given))
-            files.extend(found)
-        elif os.path.isfile(given):
-            files.append(given)
+            for entry in entries:
+                _collect_file(os.path.join(given, entry), files, problems)
+        elif os.path.lexists(given):
+            _collect_file(given, files, problems)
         else:
             problems.append(Problem(None, "no such file or directory", given))
     if not paths:
@@ -91,6 +102,34 @@ def collect_files(paths: Sequence[str]) -> list[str]:
     if problems:
         raise LoadError(problems)
     return files
+
+
+_NOT_A_FILE = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def _collect_file(path: str, files: list[str], problems: list[Problem]) -> None:
+    """`path` added to `files` if it is a regular file (or a link to one), else the reason it is not."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            problems.append(Problem(None, f"cannot read: dangling symbolic link to {_link_target(path)}", path))
+        else:
+            problems.append(Problem(None, f"cannot read: {exc.strerror}", path))
+        return
+    if stat.S_ISREG(mode):
+        files.append(path)
+        return
+    kind = next((name for test, name in _NOT_A_FILE if test(mode)), "a special file")
+    problems.append(Problem(None, f"is {kind}, not a file", path))
+
+
+def _link_target(path: str) -> str:
+    try:
+        return _printable(os.readlink(path))
+    except OSError:
+        return "a missing file"
 
 
 @dataclass
@@ -249,11 +288,20 @@ def _schema_problems(source: _Source, schema_name: str) -> None:
 def _describe(path: tuple) -> str:
     """`aliases.sales1.phone_logins.2` reads as `alias sales1: phone_logins item 3`."""
     if len(path) >= 2 and path[0] == "aliases":
-        rest = list(path[2:])
-        if len(rest) == 2 and isinstance(rest[1], int):
-            rest = [f"{rest[0]} item {rest[1] + 1}"]
-        return f"alias {_key_text(path[1])}" + (": " + ".".join(_key_text(p) for p in rest) if rest else "")
-    return ".".join(_key_text(p) for p in path) or "the top level"
+        rest = path[2:]
+        return f"alias {_key_text(path[1])}" + (": " + _dotted(rest) if rest else "")
+    return _dotted(path) or "the top level"
+
+
+def _dotted(path: tuple) -> str:
+    """`settings.ignore.0` reads as `settings.ignore item 1`."""
+    parts: list[str] = []
+    for part in path:
+        if isinstance(part, int) and parts:
+            parts[-1] += f" item {part + 1}"
+        else:
+            parts.append(_key_text(part))
+    return ".".join(parts)
 
 
 def _key_text(key: Any) -> str:
@@ -269,6 +317,36 @@ def _printable(message: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
+_EXPECTED = {"string": "text", "array": "a list", "object": "a mapping", "boolean": "true or false",
+             "integer": "a whole number", "number": "a number"}
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "tab", 0x0A: "line feed", 0x0D: "carriage return", 0x1B: "escape",
+                  0x7F: "delete", 0x85: "next line"}
+
+
+def _expected(error) -> str:
+    """What a type, const or enum rule asks for, in words: `text`, `1`, `present or absent`."""
+    if error.validator == "type":
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return " or ".join(_EXPECTED.get(kind, kind) for kind in kinds)
+    values = [error.validator_value] if error.validator == "const" else list(error.validator_value)
+    return " or ".join(v if isinstance(v, str) else json.dumps(v) for v in values)
+
+
+def _control(value: Any) -> str:
+    """The first control character in `value`, named: `U+000A (line feed)`."""
+    found = next((c for c in value if unicodedata.category(c) == "Cc"), None) if isinstance(value, str) else None
+    if found is None:
+        return "(none)"
+    code = ord(found)
+    return f"U+{code:04X}" + (f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else "")
+
+
+def _custom(template: str, instance: Any, what: str) -> str:
+    """A schema's x-message filled in: {instance} the value, {what} what it is, {control} its control character."""
+    control = _control(instance) if "{control}" in template else ""
+    return template.format(instance=_Shown(instance), what=what, control=control)
+
+
 def _flag_schema_error(source: _Source, error) -> None:
     path = tuple(error.absolute_path)
     where = _describe(path)
@@ -280,19 +358,23 @@ def _flag_schema_error(source: _Source, error) -> None:
                 expected = f" (expected one of: {', '.join(allowed)})" if allowed else ""
                 source.flag(path + (key,), f"unknown key {key!r} in {where}{expected}", at_key=True)
         return
-    if error.validator == "propertyNames":
-        for sub in error.context or [error]:
-            name = sub.instance
-            message = custom.format(instance=_Shown(name)) if custom else _schema_message(sub)
-            source.flag(path + (name,), message, at_key=True)
+    if "propertyNames" in error.absolute_schema_path:
+        # jsonschema checks a key as an instance found at its mapping's path: report it at the key itself
+        name = error.instance
+        what = "alias id" if path == ("aliases",) else f"key of {where}"
+        message = _custom(custom, name, what) if custom else f"{what} {_schema_message(error)}"
+        source.flag(path + (name,), message, at_key=True)
         return
     if error.validator == "required":
         source.flag(path, f"{where}: {error.message}", at_key=True)
         return
     if error.validator in ("if", "then", "else"):
         return
+    if error.instance is None and error.validator in ("type", "const", "enum"):
+        source.flag(path, f"{where} has no value (null); expected {_expected(error)}")
+        return
     if custom and error.validator != "type":
-        message = custom.format(instance=_Shown(error.instance))
+        message = _custom(custom, error.instance, where)
     else:
         message = f"{where}: {_schema_message(error)}"
     source.flag(path, message)
@@ -364,7 +446,7 @@ def _merge_settings(sources: list[_Source]) -> dict[str, Any]:
         if not isinstance(settings, dict):
             continue
         for key, value in settings.items():
-            if key not in SETTING_KEYS:
+            if key not in SETTING_KEYS or value is None:   # a null is refused by the schema already
                 continue
             if key not in merged:
                 merged[key] = (value, source)

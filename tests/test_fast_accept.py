@@ -50,7 +50,8 @@ def test_problems_are_reported_exactly_as_without_the_fast_path(tmp_path, monkey
     text = ("version: 1\naliases:\n  good1: {alias_name: Good, phone_logins: [100a]}\n"
             "  bad1: {alias_name: 'B,ad', phone_logins: [100a, '1 0']}\n"
             "  x: {alias_name: Fine, phone_logins: []}\n  good2: {alias_name: Good two, phone_logins: [100b]}\n"
-            "  bad2: {ensure: absent, alias_name: Nope}\n")
+            "  bad2: {ensure: absent, alias_name: Nope}\n  bad.3: {alias_name: '  ', phone_logins: [\"1\\n\"]}\n"
+            "  bad4: {ensure: maybe, alias_name: ~, phone_logins: [100c]}\n")
     path = tmp_path / "a.yaml"
     path.write_text(text, encoding="utf-8")
 
@@ -64,12 +65,26 @@ def test_problems_are_reported_exactly_as_without_the_fast_path(tmp_path, monkey
     with_fast_path = problems()
     monkeypatch.setattr(FastAccept, "unchecked", lambda self, data: data)
     assert with_fast_path == problems()
-    assert len(with_fast_path) == 5
+    assert len(with_fast_path) == 10
+
+
+def test_what_the_schema_refuses_as_never_converging_is_never_accepted():
+    # A trailing newline passes a bare `$`; VICIdial strips it, and the alias is changed on every apply.
+    logins = ["100a"]
+    assert not FAST.entry("nl2\n", {"alias_name": "Sales", "phone_logins": logins})
+    assert not FAST.entry("sales1", {"alias_name": "Sales floor\n", "phone_logins": logins})
+    assert not FAST.entry("sales1", {"alias_name": "Sales", "phone_logins": ["100a\n"]})
+    assert not FAST.entry("sales1", {"alias_name": "   ", "phone_logins": logins})
+    assert not FAST.top({"version": 1, "settings": {"ignore": ["tmp\t*"]}})
+    assert not FAST.top({"version": 1, "settings": {"protected": ["vip\x85"]}})
+    assert FAST.entry("sales1", {"alias_name": " Sales ", "phone_logins": logins})
+    assert FAST.top({"version": 1, "settings": {"ignore": ["tmp *"], "protected": ["vip?"]}})
 
 
 # Entries close to valid, so that both sides of every rule are tried.
 _TEXT = st.sampled_from(["Sales 1", "ok", "x", "", "a,b", "100a", "100 a", "ab_-", "é", "a" * 20, "a" * 21,
-                         "a" * 50, "a" * 51, "line\n", "present", "absent"])
+                         "a" * 50, "a" * 51, "line\n", "present", "absent", "  ", " a ", "ab\r\n", "a\tb",
+                         "ab\x00", "ab\x7f", "ab\x85", "\nab", "tmp*"])
 _VALUE = st.one_of(_TEXT, st.none(), st.booleans(), st.integers(-1, 3), st.floats(allow_nan=False),
                    st.lists(_TEXT, max_size=3))
 _ENTRY = st.one_of(

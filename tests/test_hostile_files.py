@@ -72,6 +72,16 @@ def too_many_aliases(tmp_path: Path) -> Path:
     return path
 
 
+def dangling_link_beside_a_pruning_file(tmp_path: Path) -> Path:
+    """A directory whose second file is a link to nothing: skipped, prune would delete what it declared."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "a.yaml").write_text("version: 1\nsettings: {prune: true}\naliases: {}\n", encoding="utf-8")
+    (conf / "b.yaml").symlink_to("missing.yaml")
+    (conf / "c.yaml").mkdir()
+    return conf
+
+
 # case -> (how to get the file, the lines on stderr, where {f} stands for the file's path)
 CASES: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
     "malformed YAML": (fixture("malformed.yaml"), ["{f}:4:9: invalid YAML: did not find expected ',' or ']'"]),
@@ -82,7 +92,6 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
         "{f}:4:47: alias sales1: phone_logins: {'100a': '1'} is not of type 'array'",
         "{f}:5:24: alias_name '7' must be 2 to 50 characters of letters, digits, space, '-', '.' and '_'",
         "{f}:5:41: alias sales2: phone_logins: '100a' is not of type 'array'",
-        "{f}:6:11: an alias with ensure: absent takes no other keys",
         "{f}:6:20: alias sales3: ensure: 'maybe' is not one of ['present', 'absent']",
         "{f}:6:42: alias sales3: phone_logins item 1: ['100a'] is not of type 'string'",
         "{f}:7:11: alias sales4: 'Sales floor' is not of type 'object'",
@@ -116,6 +125,23 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
         "characters of letters, digits, space, '-', '.' and '_'"]),
     "two documents": (fixture("two-documents.yaml"), ["{f}:3:1: only one YAML document per file is allowed"]),
     "a merge key": (fixture("merge-key.yaml"), ["{f}:4:12: merge keys (<<) are not supported"]),
+    "a trailing newline, control characters, a blank name": (fixture("never-converging.yaml"), [
+        "{f}:2:21: settings.ignore item 1 'tmp\\t*' contains control character U+0009 (tab)",
+        "{f}:4:24: alias sales1: alias_name 'Sales floor\\n' contains control character U+000A (line feed)",
+        "{f}:5:3: alias id 'nl2\\n' contains control character U+000A (line feed)",
+        "{f}:5:47: alias 'nl2\\n': phone_logins item 1 '100b\\r' contains control character U+000D (carriage return)",
+        "{f}:6:24: alias sales3: alias_name '  ' is blank; a name needs more than spaces",
+    ]),
+    "values left empty": (fixture("null-values.yaml"), [
+        "{f}:3:9: settings.prune has no value (null); expected true or false",
+        "{f}:6:16: alias sales1: alias_name has no value (null); expected text",
+        "{f}:7:26: alias sales1: phone_logins item 2 has no value (null); expected text",
+        "{f}:8:10: alias sales2 has no value (null); expected a mapping",
+    ]),
+    "a dangling link in a directory": (dangling_link_beside_a_pruning_file, [
+        "{f}/b.yaml: cannot read: dangling symbolic link to missing.yaml",
+        "{f}/c.yaml: is a directory, not a file",
+    ]),
 }
 
 
