@@ -339,10 +339,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise ConfigError(f"sandbox {args.path} does not exist; create it with "
                           f"'aliassync sandbox init {args.path} --phones FILE'")
     faults = FaultSpec.parse(args.faults)
-    _err(f"serving sandbox {args.path} on http://127.0.0.1:{args.port}/vicidial/non_agent_api.php "
-         "(Ctrl-C stops)")
+
+    def listening(url: str) -> None:   # only once the port is ours: a busy port fails before
+        _err(f"serving sandbox {args.path} on {url}{server.API_PATH} (Ctrl-C stops)")
+
     try:
-        server.serve(args.path, args.port, faults=faults)
+        server.serve(args.path, args.port, faults=faults, on_listening=listening)
     except KeyboardInterrupt:
         pass
     return EXIT_OK
