@@ -5,7 +5,7 @@ A pure function of (desired, current). Each warning names its alias.
 from __future__ import annotations
 
 from .loader import matches_any
-from .model import Current, Desired, DesiredAlias, fold
+from .model import Current, Desired, DesiredAlias, fold, shown
 from .plan import Warning
 
 
@@ -23,7 +23,7 @@ def _declared_warnings(alias: DesiredAlias, current: Current) -> list[Warning]:
     missing = [login for login, phones in members if not phones]
     if missing:
         found.append(Warning("missing-phone", alias_id,
-                             f"not a phone: {', '.join(missing)} (apply will refuse)"))
+                             f"not a phone: {', '.join(missing)} (apply refuses any write of this alias)"))
     inactive = [login for login, phones in members if phones and not any(p.active for p in phones)]
     if inactive:
         found.append(Warning("inactive-member", alias_id,
@@ -44,9 +44,8 @@ def _dangling(current: Current, ignore: tuple[str, ...]) -> list[Warning]:
             continue
         gone = [m for m in live.phone_logins if fold(m) not in phones]   # has_phone, for 500,000 members
         if gone:
-            shown = ", ".join(repr(m) if m.strip() != m or not m else m for m in gone)
             found.append(Warning("dangling-member", live.alias_id,
-                                 f"the live alias lists logins that are not phones: {shown}"))
+                                 f"the live alias lists logins that are not phones: {', '.join(map(shown, gone))}"))
     return found
 
 

@@ -2,21 +2,30 @@
 
 Human output goes to stdout; logs and progress go to stderr. User errors
 are one line each (one per problem for invalid files); a traceback is
-shown only with --debug, and everything printed is redacted.
+shown only with --debug. No secret reaches what is printed (plans, exports
+and results hold data and public URLs only), so data is printed as it is;
+text that may carry a secret is masked where it is made (see redaction.py).
 """
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import re
+import signal
 import sys
-from typing import Sequence
+import tempfile
+import threading
+from contextlib import contextmanager
+from itertools import chain
+from typing import Iterator, Sequence
 
 from . import __version__, drift, export, loader, planfile, redaction, render, results
-from .applier import Applier, ApplyOptions, preflight
+from .applier import DEFAULT_SETTLE, Applier, ApplyOptions, Interruption, check_phones, preflight
 from .errors import AliassyncError, ConfigError, LoadError, RefusedError
 from .planner import plan as make_plan
 from .progress import Progress
+from .model import shown
 from .targets import TargetOptions, resolve
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
@@ -26,22 +35,86 @@ log = logging.getLogger("aliassync")
 
 
 def _out(text: str) -> None:
-    sys.stdout.write(redaction.redact(text))
+    sys.stdout.write(text)
     sys.stdout.flush()
 
 
 def _err(line: str) -> None:
-    sys.stderr.write(redaction.redact(line) + "\n")
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
+
+
+def _warn_if_secrets_in_data(desired, current) -> None:
+    """One warning, naming no value, when a secret equals a value of the data (never masked, so shown).
+
+    `desired` is the Desired state, a SavedPlan, or None (export).
+    """
+    if isinstance(desired, planfile.SavedPlan):
+        declared = (a.after or a.before for a in desired.plan.actions)
+    else:
+        declared = desired.aliases if desired else ()
+
+    def values():   # read only when a secret is registered
+        for alias in chain(declared, current.aliases.values()):
+            yield alias.alias_id
+            yield alias.alias_name or ""
+            yield from alias.phone_logins
+        for phones in current.phones.values():
+            for phone in phones:
+                yield phone.login
+
+    labels = redaction.labels_in(values())
+    if len(labels) == 1:
+        log.warning("warning: the %s equals a value in the data (an alias id, name or phone login); data is "
+                    "never masked, so output may show it; choose another password", labels[0])
+    elif labels:
+        log.warning("warning: the %s equal values in the data (alias ids, names or phone logins); data is "
+                    "never masked, so output may show them; choose other passwords", " and the ".join(labels))
 
 
 # ---------------------------------------------------------------- arguments
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 64:
-        raise argparse.ArgumentTypeError("must be a whole number from 1 to 64")
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1: 2 means "changes" or "drift" to a pipeline."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _whole(text: str, least: int, most: int | None = None) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least or (most is not None and value > most):
+        upper = f" to {most}" if most is not None else " or more"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {least}{upper}")
     return value
+
+
+def _positive(text: str) -> int:
+    return _whole(text, 1, 64)
+
+
+def _count(text: str) -> int:
+    return _whole(text, 0)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 600")
+    return value
+
+
+def _checksum(text: str) -> str:
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a checksum as plan --out prints it (sha256: and 64 hex digits)")
+    return text
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +135,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aliassync", description="VICIdial phone aliases as code.")
+    parser = _Parser(prog="aliassync", description="VICIdial phone aliases as code.")
     parser.add_argument("--version", action="version", version=f"aliassync {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -88,10 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="desired-state files, or one saved PLAN")
     p.add_argument("--result", metavar="FILE", help="write the outcome of every action as JSON")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--allow-deletes", type=int, metavar="N", help="allow up to N deletes whatever the limits say")
+    p.add_argument("--checksum", type=_checksum, metavar="sha256:HEX",
+                   help="apply the saved PLAN only if its checksum is this one (as plan --out printed it)")
+    p.add_argument("--allow-deletes", type=_count, metavar="N", help="allow up to N deletes whatever the limits say")
+    p.add_argument("--allow-in-use-deletes", action="store_true",
+                   help="delete aliases even when agents log in with them (vicidial_users.phone_login), "
+                        "or when that cannot be checked")
     p.add_argument("--fail-fast", action="store_true", help="stop starting actions after the first failure")
     p.add_argument("--concurrency", type=_positive, default=DEFAULT_CONCURRENCY, metavar="N",
                    help=f"API calls in flight at once (default {DEFAULT_CONCURRENCY})")
+    p.add_argument("--settle", type=_seconds, default=DEFAULT_SETTLE, metavar="SECONDS",
+                   help="how long a write whose answer was lost is given to show in the database before it "
+                        f"may be sent again, counted from the send (default {DEFAULT_SETTLE:g})")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                    help="how to show the plan before applying")
     _add_target_options(p)
@@ -163,6 +244,20 @@ def _github_annotation(problem) -> str:
     return f"::error file={prop(loc.file)},line={loc.line},col={loc.column}::{data(problem.message)}\n"
 
 
+def _writable(path: str, option: str) -> None:
+    """Refuse, before anything is read or written, a path the run could not write its file to."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path} is a directory; give a file path")
+    if not os.path.isdir(directory):
+        raise ConfigError(f"{option} {path}: the directory {directory} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".aliassync-check-", dir=directory):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{option} {path}: cannot write in {directory}: {exc.strerror}") from None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         desired = _load(args.paths)
@@ -179,17 +274,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
             current = target.reader.read()
         finally:
             target.close()
+        _warn_if_secrets_in_data(desired, current)
         result = make_plan(desired, current)
         for warning in result.warnings:
             _err(f"warning: {warning}")
-        missing = [w for w in result.warnings if w.code == "missing-phone"]
-        if missing:
-            return EXIT_ERROR
+        # Warnings alone never fail validation; what apply would refuse does, and says why.
+        check_phones(result, current)
     _out(f"{len(desired.aliases)} aliases in {len(desired.sources)} file(s): valid\n")
     return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    if args.out:
+        _writable(args.out, "--out")
     desired = _load(args.paths)
     target = resolve(_target_options(args), writes=False)
     try:
@@ -197,13 +294,17 @@ def cmd_plan(args: argparse.Namespace) -> int:
         version = target.version()
     finally:
         target.close()
+    _warn_if_secrets_in_data(desired, current)
     document = _document(result, target, version, args.show_unmanaged)
     saved = None
     if args.out:
         settings = desired.settings
-        checksum = planfile.save(args.out, result, current, document, target=target.description,
-                                 sources=desired.sources, max_deletes=settings.max_deletes,
-                                 max_delete_percent=settings.max_delete_percent)
+        try:
+            checksum = planfile.save(args.out, result, current, document, target=target.description,
+                                     sources=desired.sources, max_deletes=settings.max_deletes,
+                                     max_delete_percent=settings.max_delete_percent)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the plan to {args.out}: {exc.strerror}") from None
         saved = {"path": args.out, "checksum": checksum}
         log.info("plan: saved to %s (%s)", args.out, checksum)
     if args.format == "json":
@@ -211,7 +312,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     else:
         _out(render.render(document, args.format))
         if saved:
-            _out(f"Saved plan: {saved['path']} ({saved['checksum']}); apply it with: aliassync apply {saved['path']}\n")
+            _out(f"Saved plan: {saved['path']} ({saved['checksum']}); apply it with: "
+                 f"aliassync apply {saved['path']} --checksum {saved['checksum']}\n")
     return EXIT_CHANGES if result.has_changes else EXIT_OK
 
 
@@ -219,9 +321,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     desired = _load(args.paths)
     target = resolve(_target_options(args), needs_api=False, writes=False)
     try:
-        _, result = _plan(desired, target)
+        current, result = _plan(desired, target)
     finally:
         target.close()
+    _warn_if_secrets_in_data(desired, current)
     document = {**_document(result, target, None), "drift": drift.drift_entries(result)}
     renderers = {"text": drift.render_text, "markdown": drift.render_markdown, "json": render.render_json}
     _out(renderers[args.format](document))
@@ -239,12 +342,31 @@ def _confirm(count: int, target: str, yes: bool) -> None:
         raise RefusedError("apply cancelled; nothing written")
 
 
-def _report_text(report) -> str:
-    lines = [f"  {r.status}: {r.action.kind} {r.action.alias_id}: {r.message}"
-             for r in report.results if r.status != "done"]
+GROUPED = 3    # more results than this with one status and message are shown as one line
+
+
+def _report_text(report, interrupted: str = "") -> str:
+    """What did not end done, grouped when many share one message, then the counts."""
+    groups: dict[tuple[str, str], list] = {}
+    for r in report.results:
+        if r.status != "done":
+            groups.setdefault((r.status, r.message), []).append(r.action)
+    lines = []
+    for (status, message), actions in groups.items():
+        if len(actions) <= GROUPED:
+            lines.extend(f"  {status}: {a.kind} {shown(a.alias_id)}: {message}" for a in actions)
+        else:
+            first = ", ".join(f"{a.kind} {shown(a.alias_id)}" for a in actions[:GROUPED])
+            lines.append(f"  {status}: {len(actions)} actions ({first} and {len(actions) - GROUPED} more): {message}")
     counts = report.counts
-    lines.append(f"Apply: {counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
-                 f"{counts['conflict']} conflict.")
+    head = f"Apply interrupted ({interrupted}): " if interrupted else "Apply: "
+    text = (f"{head}{counts['done']} done, {counts['failed']} failed, {counts['skipped']} skipped, "
+            f"{counts['conflict']} conflict")
+    if counts["unknown"]:
+        text += f", {counts['unknown']} unknown (written or not: run plan to see)"
+    lines.append(text + ".")
+    if report.unverified:
+        lines.append(f"Not verified: the read-back after the writes failed ({report.unverified}); run plan to check.")
     return "\n".join(lines) + "\n"
 
 
@@ -262,45 +384,105 @@ def _planned(args: argparse.Namespace, target, source):
     return current, result, document, (settings.max_deletes, settings.max_delete_percent), None
 
 
+@contextmanager
+def _signals(handler) -> Iterator[None]:
+    """SIGINT and SIGTERM go to `handler(name)` inside the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, lambda signum, frame: handler(signal.Signals(signum).name))
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _interrupted_before_writes(name: str) -> None:
+    raise KeyboardInterrupt(name)
+
+
 def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
     current, result, document, limits, checksum = _planned(args, target, source)
+    _warn_if_secrets_in_data(source, current)
     outcome["plan_checksum"] = checksum
-    _out(render.render(document, args.format))
+    outcome["document"] = document
+    if args.format != "json":
+        _out(render.render(document, args.format))
     if not result.has_changes:
         return EXIT_OK
-    options = ApplyOptions(allow_deletes=args.allow_deletes, fail_fast=args.fail_fast, workers=args.concurrency)
+    options = ApplyOptions(allow_deletes=args.allow_deletes, allow_in_use=args.allow_in_use_deletes,
+                           fail_fast=args.fail_fast, workers=args.concurrency, settle=args.settle)
     preflight(result, current, *limits, options)
     _confirm(len(result.actions), target.description, args.yes)
     writer = target.make_writer()
     progress = Progress(len(result.actions), sys.stderr, bar=sys.stderr.isatty() and not args.quiet)
+    interruption = Interruption()
+
+    def interrupt(name: str) -> None:
+        first = not interruption.stop.is_set()
+        interruption.signal(name)
+        if first:
+            progress.note(f"aliassync: {name}: starting nothing new; finishing the calls in flight "
+                          "(interrupt again to stop waiting for lost answers)")
+        else:
+            progress.note(f"aliassync: {name} again: no longer waiting for lost answers")
+
     try:
-        report = Applier(target.reader, writer, options, on_result=progress).apply(result)
+        applier = Applier(target.reader, writer, options, on_result=progress, interruption=interruption)
+        with _signals(interrupt):
+            report = applier.apply(result)
     finally:
         writer.close()
     outcome["report"] = report
-    _out(_report_text(report))
+    stopped = interruption.reason or any(r.stop for r in report.results)
+    outcome["interrupted"] = interruption.reason or None
+    if args.format != "json":
+        _out(_report_text(report, interruption.reason))
+    if stopped:
+        return EXIT_PARTIAL if report.wrote else EXIT_ERROR
     return EXIT_OK if report.complete else EXIT_PARTIAL
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    if args.result:
+        _writable(args.result, "--result")
     outcome: dict = {}
     code, error, target = EXIT_ERROR, None, None
     try:
-        # the files (or the saved plan) are checked before the target is even looked at
-        saved = planfile.looks_like_plan_file(args.paths)
-        source = planfile.load(args.paths[0]) if saved else _load(args.paths)
-        target = resolve(_target_options(args))
-        code = _apply(args, target, source, outcome)
+        with _signals(_interrupted_before_writes):
+            # the files (or the saved plan) are checked before the target is even looked at
+            saved = planfile.saved_plan_path(args.paths)
+            if args.checksum and not saved:
+                raise ConfigError("--checksum is for a saved plan (aliassync apply PLAN --checksum sha256:HEX), "
+                                  "not for desired-state files")
+            source = planfile.load(saved, expected_checksum=args.checksum) if saved else _load(args.paths)
+            target = resolve(_target_options(args))
+            code = _apply(args, target, source, outcome)
         return code
     except AliassyncError as exc:
-        error = exc
+        error, code = exc, exc.exit_code
+        raise
+    except KeyboardInterrupt as exc:
+        error = f"interrupted ({exc.args[0] if exc.args else 'SIGINT'}) before any write; nothing written"
         raise
     finally:
         if target is not None:
             target.close()
+        report = outcome.get("report")
+        if args.format == "json" and "document" in outcome:
+            _out(render.render_json({**outcome["document"], "apply": results.document(
+                target.description if target else None, report, code, error=error and str(error),
+                plan_checksum=outcome.get("plan_checksum"), interrupted=outcome.get("interrupted"))}))
         if args.result:
-            results.write(args.result, target.description if target else None, outcome.get("report"), code,
-                          error=error and str(error), plan_checksum=outcome.get("plan_checksum"))
+            try:
+                results.write(args.result, target.description if target else None, report, code,
+                              error=error and str(error), plan_checksum=outcome.get("plan_checksum"),
+                              interrupted=outcome.get("interrupted"))
+            except OSError as exc:
+                _err(f"error: cannot write --result {args.result}: {exc.strerror}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -309,14 +491,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         current = target.reader.read()
     finally:
         target.close()
+    _warn_if_secrets_in_data(None, current)
     text = export.export_text(current, target.description)
+    for line in export.warnings(current):
+        _err(f"warning: {line}")
     if not args.out:
         _out(text)
         return EXIT_OK
     mode = "w" if args.force else "x"
     try:
         with open(args.out, mode, encoding="utf-8") as handle:
-            handle.write(redaction.redact(text))
+            handle.write(text)
     except FileExistsError:
         raise ConfigError(f"{args.out} exists; pass --force to overwrite it") from None
     except OSError as exc:
@@ -332,7 +517,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if args.sandbox_command == "init":
         seed = phones_file.load(args.phones)
-        store.init_sandbox(args.path, seed.phones, aliases=seed.aliases)
+        store.init_sandbox(args.path, seed.phones, aliases=seed.aliases, users=seed.users)
         _out(f"sandbox {args.path}: {len(seed.phones)} phones, {len(seed.aliases)} aliases\n")
         return EXIT_OK
     if not os.path.isfile(args.path):
@@ -367,9 +552,8 @@ def _setup_logging(args: argparse.Namespace) -> None:
     root.handlers[:] = [handler]
     level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
     root.setLevel(level)
-    if not args.debug:
-        for noisy in ("httpx", "httpcore"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    for noisy in ("httpx", "httpcore"):   # their records go through the formatter's masking
+        logging.getLogger(noisy).setLevel(logging.NOTSET if args.debug else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -387,11 +571,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.debug("traceback", exc_info=True)
         _err(f"error: {error}")
         return error.exit_code
-    except KeyboardInterrupt:
-        _err("interrupted")
+    except KeyboardInterrupt as interrupt:
+        name = interrupt.args[0] if interrupt.args else "SIGINT"
+        _err(f"interrupted ({name}); nothing written" if args.command == "apply" else f"interrupted ({name})")
         return EXIT_ERROR
     except Exception as error:  # a bug: say so, in one line unless --debug
         if args.debug:
             log.exception("internal error")
-        _err(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)")
+        # a bug's exception may come from a driver and quote anything: masked, as its traceback is
+        _err(redaction.redact(f"internal error: {type(error).__name__}: {error} "
+                              "(run with --debug for the traceback)"))
         return EXIT_ERROR

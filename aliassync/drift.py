@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import fold
+from .model import fold, shown
 from .plan import Action, Plan
-from .render import PR_COMMENT_MARKER
+from .render import PR_COMMENT_MARKER, warning_lines
 
 DRIFT_MARKER = PR_COMMENT_MARKER.replace("plan", "drift")
 
 
 def _members(logins) -> str:
-    return ",".join(logins) or "(none)"
+    """Members as the dialer holds them; an empty or space-padded item is quoted, never shown as nothing."""
+    return ",".join(shown(login) for login in logins) or "(none)"
 
 
 def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
@@ -42,7 +43,7 @@ def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
         parts.append(f"alias_name {change.name[0]!r} on the dialer, {change.name[1]!r} in the files")
     if before.logins_list != after.logins_list:
         detail = f"logins {_members(before.phone_logins)} on the dialer, {_members(after.phone_logins)} in the files"
-        marks = [f"+{m}" for m in change.added] + [f"-{m}" for m in change.removed]
+        marks = [f"+{shown(m)}" for m in change.added] + [f"-{shown(m)}" for m in change.removed]
         if change.reordered:
             marks.append("order differs")
         parts.append(f"{detail} ({', '.join(marks)})")
@@ -58,7 +59,9 @@ def drift_entries(plan: Plan) -> list[dict[str, Any]]:
 
 def render_text(document: dict[str, Any]) -> str:
     entries = document["drift"]
-    lines = [f"  {e['status']}: {e['alias_id']}: {e['detail']}" for e in entries]
+    lines = [f"  {e['status']}: {shown(e['alias_id'])}: {e['detail']}" for e in entries]
+    if document["warnings"]:
+        lines += ["Warnings:", *warning_lines(document)]
     if entries:
         lines.append(f"Drift: {len(entries)} alias(es) differ from the files.")
     else:
@@ -69,10 +72,13 @@ def render_text(document: dict[str, Any]) -> str:
 def render_markdown(document: dict[str, Any]) -> str:
     entries = document["drift"]
     out = [DRIFT_MARKER, "### aliassync drift", ""]
+    warnings = [f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"]]
+    if warnings:
+        warnings = ["", "<details open><summary>Warnings</summary>", "", *warnings, "", "</details>"]
     if not entries:
         out.append(f"In sync: {document['summary']['in_sync']} declared aliases match the dialer.")
-        return "\n".join(out) + "\n"
+        return "\n".join(out + warnings) + "\n"
     out += [f"**{len(entries)} alias(es) differ from the files.**", "", "| alias | drift | detail |",
             "| --- | --- | --- |"]
-    out += [f"| `{e['alias_id']}` | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
-    return "\n".join(out) + "\n"
+    out += [f"| `{shown(e['alias_id'])}` | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
+    return "\n".join(out + warnings) + "\n"

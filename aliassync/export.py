@@ -13,8 +13,9 @@ import json
 import re
 
 from . import __version__
+from . import addressing
 from .loader import MAX_LIST_CHARS, MIN_LIST_CHARS
-from .model import Current, LiveAlias, fold
+from .model import Current, LiveAlias, fold, shown
 
 _ID = re.compile(r"[-_0-9A-Za-z]{2,20}")
 _NAME = re.compile(r"[- ._0-9A-Za-z]{2,50}")
@@ -23,6 +24,9 @@ _LOGIN = re.compile(r"[-_0-9A-Za-z]{1,15}")
 
 def unexportable(alias: LiveAlias) -> str | None:
     """Why the alias cannot be declared exactly as stored, or None."""
+    unreachable = addressing.unaddressable(alias.alias_id)
+    if unreachable:
+        return unreachable
     if not _ID.fullmatch(alias.alias_id):
         return f"id {alias.alias_id!r} is outside 2 to 20 characters of [-_0-9A-Za-z]"
     if not _NAME.fullmatch(alias.alias_name):
@@ -37,6 +41,12 @@ def unexportable(alias: LiveAlias) -> str | None:
     if not MIN_LIST_CHARS <= len(alias.logins_list) <= MAX_LIST_CHARS:
         return f"logins_list {alias.logins_list!r} is not {MIN_LIST_CHARS} to {MAX_LIST_CHARS} characters"
     return None
+
+
+def warnings(current: Current) -> list[str]:
+    """One line per live alias the API cannot address (export lists them, declares none)."""
+    return [f"alias {shown(alias.alias_id)}: {reason}" for key in sorted(current.aliases)
+            if (reason := addressing.unaddressable((alias := current.aliases[key]).alias_id))]
 
 
 def _glob_literal(alias_id: str) -> str:
@@ -57,8 +67,9 @@ def export_text(current: Current, source: str) -> str:
         alias = current.aliases[key]
         reason = unexportable(alias)
         if reason:
-            skipped.append(f"#   {alias.alias_id}: {reason}")
-            ignore.append(_glob_literal(alias.alias_id))
+            skipped.append(f"#   {shown(alias.alias_id)}: {reason}")
+            if not addressing.unaddressable(alias.alias_id):   # aliassync never acts on those anyway
+                ignore.append(_glob_literal(alias.alias_id))
             continue
         logins = ", ".join(_quoted(login) for login in alias.phone_logins)
         declared.append(f"  {_quoted(alias.alias_id)}:\n"
@@ -71,10 +82,11 @@ def export_text(current: Current, source: str) -> str:
         "settings:",
         "  prune: false",
     ]
-    if ignore:
+    if skipped:
         lines.append("  # Not exported: these live aliases cannot be declared exactly as stored,")
         lines.append("  # so they are ignored until someone decides what they should be:")
         lines.extend("  " + line for line in skipped)
+    if ignore:
         lines.append(f"  ignore: [{', '.join(_quoted(p) for p in ignore)}]")
     lines.append("aliases:" if declared else "aliases: {}")
     lines.extend(declared)

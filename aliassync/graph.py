@@ -5,11 +5,15 @@ an action key, or a gate `all:<kind>` standing for every action of that
 kind (so "deletes wait for every create and update" stays one entry, not a
 list as long as the plan). Dependents of an action that did not end done
 are skipped, transitively; `fail_fast` skips everything not yet started
-after the first failure; an outcome marked `stop` (a refused login) stops
-the whole run. Actions that are ready together may run on several workers.
+after the first failure; an outcome marked `stop` (a refused login, the
+API or the database gone) stops the whole run, and so does `interrupted`
+being set (Ctrl-C, SIGTERM): nothing new starts, what is in flight is
+finished and settled. Actions that are ready together may run on several
+workers.
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Sequence
@@ -17,8 +21,11 @@ from typing import Callable, Iterable, Literal, Sequence
 from .errors import PlanError
 from .plan import Action
 
-Status = Literal["done", "failed", "skipped", "conflict"]
+# unknown: a write was sent and its outcome could not be settled (the state could not be read).
+Status = Literal["done", "failed", "skipped", "conflict", "unknown"]
+STATUSES: tuple[Status, ...] = ("done", "failed", "skipped", "conflict", "unknown")
 GATE_PREFIX = "all:"
+POLL = 0.2   # seconds between looks at `interrupted` while actions are in flight
 
 
 @dataclass(frozen=True)
@@ -26,8 +33,13 @@ class ActionResult:
     action: Action
     status: Status
     message: str = ""
-    stop: bool = False          # the run must not go on (bad login, lockout)
+    stop: bool = False          # the run must not go on (bad login, lockout, API or database gone)
     attempts: int = 0           # API writes sent for this action
+
+    @property
+    def wrote(self) -> bool:
+        """Whether this action may have changed the live system."""
+        return self.status in ("done", "unknown") and self.attempts > 0
 
 
 def expand_gates(actions: Sequence[Action]) -> dict[str, tuple[str, ...]]:
@@ -74,7 +86,8 @@ def check_acyclic(actions: Sequence[Action]) -> None:
 
 def run(actions: Sequence[Action], perform: Callable[[Action], ActionResult], *,
         workers: int = 1, fail_fast: bool = False,
-        on_result: Callable[[ActionResult], None] | None = None) -> list[ActionResult]:
+        on_result: Callable[[ActionResult], None] | None = None,
+        interrupted: threading.Event | None = None) -> list[ActionResult]:
     """Carry out `actions` in dependency order; one result per action, in plan order."""
     check_acyclic(actions)
     deps = expand_gates(actions)
@@ -106,13 +119,16 @@ def run(actions: Sequence[Action], perform: Callable[[Action], ActionResult], *,
     running: dict[Future, str] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         while ready or running:
+            if interrupted is not None and interrupted.is_set() and halted is None:
+                halted = "not run: the apply was interrupted"
             while ready and len(running) < max(1, workers) and halted is None:
                 key = ready.pop(0)
                 if key not in results:
                     running[pool.submit(perform, by_key[key])] = key
             if not running:
                 break
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, timeout=POLL if interrupted is not None else None,
+                           return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: order[running[f]]):
                 key = running.pop(future)
                 result = future.result()
@@ -136,7 +152,7 @@ def run(actions: Sequence[Action], perform: Callable[[Action], ActionResult], *,
 
 
 def summarize(results: Iterable[ActionResult]) -> dict[str, int]:
-    counts = {"done": 0, "failed": 0, "skipped": 0, "conflict": 0}
+    counts = dict.fromkeys(STATUSES, 0)
     for result in results:
         counts[result.status] += 1
     return counts

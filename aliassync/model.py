@@ -20,6 +20,14 @@ def fold(text: str) -> str:
     return text if folded == text else folded
 
 
+def shown(text: str) -> str:
+    """A live value as messages show it: as it is, or quoted when it is empty, space-padded
+    or holds a character that would not show (so `' 100a'` and `''` do not read as `100a` or nothing)."""
+    if text and text.isprintable() and text.strip() == text and "," not in text:
+        return text
+    return repr(text)
+
+
 @dataclass(frozen=True)
 class Location:
     """A place in a desired-state file; line and column are 1-based."""
@@ -100,15 +108,19 @@ class Current:
     """The live state: aliases keyed by folded id, phones by folded login.
 
     `phones` maps to a tuple because `phones.login` is not unique in
-    VICIdial. The mappings are never mutated after a reader builds them.
+    VICIdial. `agent_logins` maps a folded `vicidial_users.phone_login` to
+    the users whose default phone login it is (None: not readable). The
+    mappings are never mutated after a reader builds them.
     """
 
     aliases: Mapping[str, LiveAlias]
     phones: Mapping[str, tuple[Phone, ...]]
-    version: str | None = None
+    agent_logins: Mapping[str, tuple[str, ...]] | None = None
 
     @classmethod
-    def build(cls, aliases, phones, version=None) -> "Current":
+    def build(cls, aliases, phones, agent_logins=None) -> "Current":
+        """`agent_logins`: (user, phone_login) pairs from `vicidial_users`, or None when they
+        could not be read (then no delete can be proven safe for agents)."""
         alias_map: dict[str, LiveAlias] = {}
         for alias in aliases:
             alias_map[fold(alias.alias_id)] = alias
@@ -116,7 +128,13 @@ class Current:
         for phone in phones:
             key = fold(phone.login)
             phone_map[key] = phone_map.get(key, ()) + (phone,)
-        return cls(alias_map, phone_map, version)
+        users: dict[str, tuple[str, ...]] | None = None
+        if agent_logins is not None:
+            users = {}
+            for user, login in agent_logins:
+                key = fold(login)
+                users[key] = users.get(key, ()) + (user,)
+        return cls(alias_map, phone_map, users)
 
     def has_phone(self, login: str) -> bool:
         return fold(login) in self.phones

@@ -14,6 +14,7 @@ from .yaml_reader import locate
 class SandboxSeed:
     phones: tuple[dict[str, str], ...]   # `login` and, where given, `active`, `pass`, `server_ip`, `extension`
     aliases: tuple[LiveAlias, ...]       # stored exactly as given
+    users: tuple[dict[str, str], ...] = ()   # agents: `user` and `phone_login`
 
 
 def load(name: str) -> SandboxSeed:
@@ -40,4 +41,5 @@ def load(name: str) -> SandboxSeed:
             for i in repeated])
     aliases = tuple(LiveAlias(alias_id, entry["alias_name"], entry["logins_list"])
                     for alias_id, entry in (data.get("aliases") or {}).items())
-    return SandboxSeed(tuple(phones), aliases)
+    users = tuple(dict(entry) for entry in data.get("users") or ())
+    return SandboxSeed(tuple(phones), aliases, users)

@@ -6,10 +6,10 @@ join the graph later by using another `resource` value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from .model import LiveAlias
+from .model import LiveAlias, shown
 
 Kind = Literal["create", "update", "delete"]
 
@@ -59,7 +59,7 @@ class Warning:
     message: str
 
     def __str__(self) -> str:
-        return f"alias {self.alias_id}: {self.message}"
+        return f"alias {shown(self.alias_id)}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,10 @@ class Plan:
     unmanaged: tuple[str, ...] = ()     # live, not declared, left alone (prune off)
     ignored: tuple[str, ...] = ()       # live, matching an ignore pattern
     protected: tuple[str, ...] = ()     # live, not declared, kept by a protected pattern
+    unaddressable: tuple[str, ...] = () # live ids the API cannot address: never acted on
     warnings: tuple[Warning, ...] = ()
+    refusals: tuple[str, ...] = ()      # why apply will refuse this plan as it stands (delete limits...)
     managed_live: int = 0               # live aliases the files manage (limits use it)
-    version: str | None = field(default=None, compare=False)
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

@@ -121,13 +121,33 @@ def save(path: str, plan: Plan, current: Current, document: dict[str, Any], *, t
     return checksum
 
 
-def looks_like_plan_file(paths: Sequence[str]) -> bool:
-    """Whether `apply`'s arguments name a saved plan rather than desired-state files."""
-    if len(paths) != 1 or not os.path.isfile(paths[0]):
+def _plan_marker(path: str) -> bool:
+    """Whether the file is a JSON object carrying the plan-file marker (in any key order)."""
+    try:
+        with open(path, "rb") as handle:
+            if not handle.read(4096).lstrip().startswith(b"{"):
+                return False
+            handle.seek(0)
+            data = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError):
         return False
-    with open(paths[0], "rb") as handle:
-        head = handle.read(64).lstrip()
-    return head.startswith(b"{") and MARKER.encode() in head
+    return isinstance(data, dict) and MARKER in data
+
+
+def saved_plan_path(paths: Sequence[str]) -> str | None:
+    """The saved plan `apply` was given, or None when its arguments are desired-state files.
+
+    A desired-state file may be JSON too (JSON is YAML): only a JSON object
+    holding the plan-file marker is a saved plan, and a saved plan is
+    applied alone.
+    """
+    plans = [path for path in paths if os.path.isfile(path) and _plan_marker(path)]
+    if not plans:
+        return None
+    if len(paths) > 1:
+        raise PlanFileError(f"{plans[0]} is a saved plan; a saved plan is applied alone, without other files "
+                            f"(aliassync apply {plans[0]})")
+    return plans[0]
 
 
 def _values(entry: dict[str, Any] | None, alias_id: str) -> AliasValues | None:
@@ -151,18 +171,23 @@ def _action(entry: dict[str, Any]) -> Action:
         depends_on=tuple(entry["depends_on"]), resource=entry["resource"])
 
 
-def load(path: str) -> SavedPlan:
-    """A saved plan, checked for integrity and for this version of the tool."""
+def load(path: str, expected_checksum: str | None = None) -> SavedPlan:
+    """A saved plan, checked for integrity, for this version of the tool, and against the
+    checksum the pipeline carried from the plan job (`apply --checksum`), if given."""
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PlanFileError(f"{path}: not a readable aliassync plan file ({exc})") from None
+        detail = exc.strerror if isinstance(exc, OSError) else exc
+        raise PlanFileError(f"{path}: not a readable aliassync plan file ({detail})") from None
     if not isinstance(data, dict) or data.get(MARKER) != FORMAT:
         raise PlanFileError(f"{path}: not an aliassync plan file (format {FORMAT})")
     checksum = data.pop("checksum", None)
     if checksum != _sha256(_canonical(data)):
         raise PlanFileError(f"{path}: checksum mismatch: the plan file was changed after it was written")
+    if expected_checksum is not None and checksum != expected_checksum:
+        raise PlanFileError(f"{path}: its checksum is {checksum}, not {expected_checksum} as --checksum asks: "
+                            "this is not the plan that was reviewed; nothing written")
     if data["aliassync_version"] != __version__:
         raise PlanFileError(f"{path}: made by aliassync {data['aliassync_version']}, this is {__version__}; "
                             "plan again with this version")

@@ -10,13 +10,14 @@ first; every other delete waits until all creates and updates succeeded.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
-from . import checks
+from . import addressing, checks, refusals
 from .bulk import collector_paused
 from .errors import PlanError
 from .loader import matches_any
-from .model import Current, Desired, DesiredAlias, LiveAlias, fold
-from .plan import Action, AliasChange, AliasValues, Plan
+from .model import Current, Desired, DesiredAlias, LiveAlias, fold, shown
+from .plan import Action, AliasChange, AliasValues, Plan, Warning
 
 # Gates: a dependency on every action of one kind (see graph.expand_gates).
 ALL_CREATES = "all:create"
@@ -58,16 +59,31 @@ def describe_change(live: LiveAlias, want: DesiredAlias) -> AliasChange:
 
 @collector_paused()
 def plan(desired: Desired, current: Current) -> Plan:
-    """What apply must do so that the live aliases match `desired`."""
+    """What apply must do so that the live aliases match `desired`.
+
+    A live alias the API cannot address exactly (see addressing.py) is
+    never acted on: it is reported, and counts neither as managed nor
+    towards prune.
+    """
     settings = desired.settings
     declared = {fold(a.alias_id): a for a in desired.aliases}
     actions: list[Action] = []
     in_sync: list[str] = []
-    refusals: list[str] = []
+    problems: list[str] = []
+
+    unreachable = {key: reason for key, live in current.aliases.items()
+                   if (reason := addressing.unaddressable(live.alias_id))}
+    padded = {addressing.collation_key(current.aliases[key].alias_id): current.aliases[key].alias_id
+              for key in unreachable}
 
     for key in sorted(declared):
         want = declared[key]
         live = current.aliases.get(key)
+        if live is None and key in padded:
+            problems.append(
+                f"alias {want.alias_id}: the dialer holds alias {shown(padded[key])}, which VICIdial's database "
+                f"takes for the same id and its API cannot address; rename or delete it on the dialer by hand")
+            continue
         if not want.present:
             if live is not None:
                 actions.append(Action(_key("delete", key), "delete", live.alias_id, "ensure: absent",
@@ -79,7 +95,7 @@ def plan(desired: Desired, current: Current) -> Plan:
         elif live.alias_id != want.alias_id:
             protected = matches_any(live.alias_id, settings.protected)
             if protected:
-                refusals.append(
+                problems.append(
                     f"alias {want.alias_id}: the live id is spelled {live.alias_id}; changing its case "
                     f"needs a delete, but {live.alias_id} matches protected pattern {protected!r}")
                 continue
@@ -94,15 +110,17 @@ def plan(desired: Desired, current: Current) -> Plan:
                                   before=live, after=_values(want), change=describe_change(live, want)))
         else:
             in_sync.append(want.alias_id)
-    if refusals:
-        raise PlanError("; ".join(refusals))
+    if problems:
+        raise PlanError("; ".join(problems))
 
-    unmanaged, ignored, protected_ids = [], [], []
+    unmanaged, ignored, protected_ids, unaddressable = [], [], [], []
     for key in sorted(current.aliases):
         if key in declared:
             continue
         live = current.aliases[key]
-        if matches_any(live.alias_id, settings.ignore):
+        if key in unreachable:
+            unaddressable.append(live.alias_id)
+        elif matches_any(live.alias_id, settings.ignore):
             ignored.append(live.alias_id)
         elif not settings.prune:
             unmanaged.append(live.alias_id)
@@ -113,17 +131,35 @@ def plan(desired: Desired, current: Current) -> Plan:
                                   before=live, depends_on=(ALL_CREATES, ALL_UPDATES)))
 
     actions.sort(key=_display_order)
-    managed_live = len(current.aliases) - len(ignored) - len(unmanaged)
-    return Plan(
+    managed_live = len(current.aliases) - len(ignored) - len(unmanaged) - len(unaddressable)
+    result = Plan(
         actions=tuple(actions),
         in_sync=tuple(in_sync),
         unmanaged=tuple(unmanaged),
         ignored=tuple(ignored),
         protected=tuple(protected_ids),
-        warnings=checks.warnings(desired, current),
+        unaddressable=tuple(unaddressable),
         managed_live=managed_live,
-        version=current.version,
     )
+    found = checks.warnings(desired, current)
+    found += tuple(Warning("unaddressable", alias_id, unreachable[fold(alias_id)]) for alias_id in unaddressable)
+    found += _in_use_warnings(result, current)
+    refused = [r for r in (refusals.delete_limit(result, settings.max_deletes, settings.max_delete_percent),
+                           refusals.agents_stranded(result, current)) if r]
+    return replace(result, warnings=found, refusals=tuple(refused))
+
+
+def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
+    users_of = refusals.in_use(result, current)
+    if users_of is None:
+        return tuple(Warning("agents-unchecked", a.alias_id,
+                             "deleted, but whether agents log in with it cannot be checked "
+                             "(vicidial_users.phone_login could not be read)")
+                     for a in refusals.guarded_deletes(result))
+    return tuple(Warning("in-use", alias_id,
+                         f"deleted, but it is the default phone login of user(s) {', '.join(users)}: "
+                         f"they could no longer log in with it (apply refuses without {refusals.ALLOW_IN_USE})")
+                 for alias_id, users in users_of.items())
 
 
 _KIND_ORDER = {"delete": 0, "create": 1, "update": 1}

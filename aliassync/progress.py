@@ -5,8 +5,7 @@ import logging
 import threading
 from typing import TextIO
 
-from .graph import ActionResult
-from .redaction import redact
+from .graph import STATUSES, ActionResult
 
 log = logging.getLogger("aliassync.apply")
 WIDTH = 30
@@ -19,8 +18,18 @@ class Progress:
         self.total = total
         self.stream = stream
         self.bar = bar
-        self.counts = {"done": 0, "failed": 0, "skipped": 0, "conflict": 0}
+        self.counts = dict.fromkeys(STATUSES, 0)
         self._lock = threading.Lock()
+
+    def note(self, text: str) -> None:
+        """A line of its own on stderr (an interrupt, say), never written onto the bar's line."""
+        with self._lock:
+            if self.bar:
+                self.stream.write("\r\x1b[K" + text + "\n")
+                self._draw()
+            else:
+                self.stream.write(text + "\n")
+                self.stream.flush()
 
     def __call__(self, result: ActionResult) -> None:
         with self._lock:
@@ -28,7 +37,7 @@ class Progress:
             if self.bar:
                 if result.status != "done":
                     text = f"{result.status}: {result.action.kind} {result.action.alias_id}: {result.message}"
-                    self.stream.write("\r\x1b[K" + redact(text) + "\n")
+                    self.stream.write("\r\x1b[K" + text + "\n")   # data, and answers masked at the source
                 self._draw()
                 return
         level = logging.INFO if result.status == "done" else logging.WARNING

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from . import __version__
+from .model import shown
 from .plan import Action, Plan
 
 FORMAT_VERSION = 1
@@ -59,15 +60,18 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
             "unmanaged": len(plan.unmanaged),
             "ignored": len(plan.ignored),
             "protected": len(plan.protected),
+            "unaddressable": len(plan.unaddressable),
             "managed_live": plan.managed_live,
         },
         "actions": [_action_entry(a) for a in plan.actions],
         "warnings": [{"code": w.code, "alias_id": w.alias_id, "message": w.message} for w in plan.warnings],
+        "refusals": list(plan.refusals),
     }
     if show_unmanaged:
         document["unmanaged"] = list(plan.unmanaged)
         document["ignored"] = list(plan.ignored)
         document["protected"] = list(plan.protected)
+        document["unaddressable"] = list(plan.unaddressable)
     return document
 
 
@@ -80,11 +84,18 @@ def summary_line(document: dict[str, Any]) -> str:
     left = [f"{s['in_sync']} in sync", f"{s['unmanaged']} unmanaged", f"{s['ignored']} ignored"]
     if s["protected"]:
         left.append(f"{s['protected']} protected")
+    if s.get("unaddressable"):
+        left.append(f"{s['unaddressable']} unaddressable")
     return f"{head} Left alone: {', '.join(left)}."
 
 
+def refusal_lines(document: dict[str, Any]) -> list[str]:
+    return [f"Apply will refuse: {reason}." for reason in document.get("refusals", ())]
+
+
 def _logins(logins: list[str]) -> str:
-    return ", ".join(logins) if logins else "(none)"
+    """Members as the dialer holds them: an empty or space-padded item is quoted, never shown as nothing."""
+    return ", ".join(shown(login) for login in logins) if logins else "(none)"
 
 
 def _detail_lines(entry: dict[str, Any]) -> list[str]:
@@ -98,8 +109,8 @@ def _detail_lines(entry: dict[str, Any]) -> list[str]:
         lines.append(f"alias_name:   {changes['alias_name']['before']!r} -> {changes['alias_name']['after']!r}")
     if before["phone_logins"] != after["phone_logins"]:
         lines.append(f"phone_logins: {_logins(before['phone_logins'])} -> {_logins(after['phone_logins'])}")
-        lines.extend(f"  + {login}" for login in changes["added"])
-        lines.extend(f"  - {login}" for login in changes["removed"])
+        lines.extend(f"  + {shown(login)}" for login in changes["added"])
+        lines.extend(f"  - {shown(login)}" for login in changes["removed"])
         if changes["reordered"]:
             lines.append("  order of members changed (VICIdial uses the order)")
     return lines
@@ -108,12 +119,16 @@ def _detail_lines(entry: dict[str, Any]) -> list[str]:
 def _heading(entry: dict[str, Any]) -> str:
     reason = entry["reason"]
     note = "" if reason == "declared" else f"  ({reason})"
-    return f"{SYMBOL[entry['action']]} {entry['action']} {entry['alias_id']}{note}"
+    return f"{SYMBOL[entry['action']]} {entry['action']} {shown(entry['alias_id'])}{note}"
 
 
 def _left_alone(document: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    return [(label, document[label]) for label in ("unmanaged", "ignored", "protected")
-            if document.get(label)]
+    return [(label, [shown(n) for n in document[label]])
+            for label in ("unmanaged", "ignored", "protected", "unaddressable") if document.get(label)]
+
+
+def warning_lines(document: dict[str, Any]) -> list[str]:
+    return [f"  ! alias {shown(w['alias_id'])}: {w['message']}" for w in document["warnings"]]
 
 
 def render_text(document: dict[str, Any]) -> str:
@@ -130,11 +145,12 @@ def render_text(document: dict[str, Any]) -> str:
         out.append("")
     if document["warnings"]:
         out.append("Warnings:")
-        out.extend(f"  ! alias {w['alias_id']}: {w['message']}" for w in document["warnings"])
+        out.extend(warning_lines(document))
         out.append("")
     for label, names in _left_alone(document):
         out.append(f"{label.capitalize()}: {', '.join(names)}")
     out.append(summary_line(document))
+    out.extend(refusal_lines(document))
     return "\n".join(out) + "\n"
 
 
@@ -145,6 +161,9 @@ def render_markdown(document: dict[str, Any]) -> str:
         out.append("")
     out.append(f"**{summary_line(document)}**")
     out.append("")
+    for line in refusal_lines(document):
+        out.append(f"> [!WARNING]\n> {line}")
+        out.append("")
     if document["actions"]:
         out.append("```diff")
         for entry in document["actions"]:
@@ -155,7 +174,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     if document["warnings"]:
         out.append("<details open><summary>Warnings</summary>")
         out.append("")
-        out.extend(f"- `{w['alias_id']}`: {w['message']}" for w in document["warnings"])
+        out.extend(f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"])
         out.append("")
         out.append("</details>")
         out.append("")

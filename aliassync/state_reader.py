@@ -14,6 +14,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from . import redaction
 from .bulk import collector_paused
 from .errors import TargetError
 from .model import Current, LiveAlias, Phone, fold
@@ -23,6 +24,9 @@ log = logging.getLogger("aliassync.state")
 
 ALIASES_SQL = "SELECT alias_id, alias_name, logins_list FROM phones_alias"
 PHONES_SQL = "SELECT login, active, DENSE_RANK() OVER (ORDER BY pass) FROM phones"
+# Agents whose default phone login may name an alias (deleting that alias strands them).
+AGENTS_SQL = "SELECT user, phone_login FROM vicidial_users WHERE phone_login <> ''"
+DELETE_RIGHT_SQL = "SELECT ast_delete_phones FROM vicidial_users WHERE user = {mark}"
 CHUNK = 500   # ids per `IN (...)` when a few aliases are read back
 # MySQL client errors of the connection, not of the query: can't connect (2003),
 # server has gone away (2006), lost connection during the query (2013, 2055).
@@ -76,8 +80,9 @@ class SqlStateReader:
         try:
             return retrying(lambda: self._query(sql, params), self._lost, self._retry, sleep=self._sleep,
                             on_retry=self._log_retry)
-        except self._errors as exc:
-            raise TargetError(f"cannot read the live state from {self.description}: {exc}") from None
+        except self._errors as exc:   # a driver's text may quote anything it was given: masked here
+            raise TargetError(f"cannot read the live state from {self.description}: "
+                              f"{redaction.redact(str(exc))}") from None
 
     def _query(self, sql: str, params: tuple) -> list[tuple]:
         with self._lock:
@@ -109,7 +114,7 @@ class SqlStateReader:
 
     def _log_retry(self, failure: Exception, retry: int, delay: float) -> None:
         log.warning("state: connection to %s lost (%s); connecting again in %.1fs (retry %d of at most %d)",
-                    self.description, failure, delay, retry, self._retry.retries)
+                    self.description, redaction.redact(str(failure)), delay, retry, self._retry.retries)
 
     @staticmethod
     def _alias(row: tuple) -> LiveAlias:
@@ -121,8 +126,35 @@ class SqlStateReader:
         # the phones' rows are the large one (five per alias).
         phones = _phones(self._rows(PHONES_SQL))
         aliases = [self._alias(row) for row in self._rows(ALIASES_SQL)]
+        agents = self._optional_rows(AGENTS_SQL, (), "vicidial_users.phone_login")
         log.info("state: %d aliases, %d phones read from %s", len(aliases), len(phones), self.description)
-        return Current.build(aliases, phones)
+        return Current.build(aliases, phones,
+                             None if agents is None else [(_text(user), _text(login)) for user, login in agents])
+
+    def _optional_rows(self, sql: str, params: tuple, what: str) -> list[tuple] | None:
+        """Rows of a query the read-only account may not be granted: None when it is refused.
+
+        A lost connection is still an error (it is tried again first, as for
+        every query); a refusal of the query itself (no grant, no such table
+        or column) means the fact cannot be known.
+        """
+        try:
+            return retrying(lambda: self._query(sql, params), self._lost, self._retry, sleep=self._sleep,
+                            on_retry=self._log_retry)
+        except self._errors as exc:
+            if connection_lost(exc):
+                raise TargetError(f"cannot read the live state from {self.description}: "
+                                  f"{redaction.redact(str(exc))}") from None
+            log.info("state: cannot read %s from %s (%s)", what, self.description, redaction.redact(str(exc)))
+            return None
+
+    def delete_right(self, user: str) -> bool | None:
+        """`vicidial_users.ast_delete_phones` of the API user: the right no API probe can show."""
+        rows = self._optional_rows(DELETE_RIGHT_SQL.format(mark=self._placeholder), (user,),
+                                   "vicidial_users.ast_delete_phones")
+        if rows is None:
+            return None
+        return bool(rows) and _text(rows[0][0]) == "1"
 
     def read_aliases(self, alias_ids: Iterable[str]) -> dict[str, LiveAlias]:
         ids = list(dict.fromkeys(alias_ids))

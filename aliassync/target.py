@@ -7,7 +7,7 @@ this module knows which one it has.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Protocol
+from typing import Callable, Iterable, Literal, Mapping, Protocol
 
 from .model import Current, LiveAlias
 from .plan import Action
@@ -28,6 +28,9 @@ class WriteOutcome:
     permissions): a refusal not worth a retry.
     `sent` is False when the request never left (the connection was
     refused): nothing can have been written, so sending again is safe.
+    `settle_by_state` marks a refusal that only says what the state is
+    (ALREADY EXISTS, DOES NOT EXIST): the applier reads the state to know
+    whether the action's goal is met.
     `answer` is VICIdial's line (or a description), with secrets redacted.
     """
 
@@ -36,6 +39,7 @@ class WriteOutcome:
     fatal: bool = False
     final: bool = False
     sent: bool = True
+    settle_by_state: bool = False
 
 
 class StateReader(Protocol):
@@ -43,17 +47,22 @@ class StateReader(Protocol):
         """The whole live state in a fixed, small number of queries."""
 
     def read_aliases(self, alias_ids: Iterable[str]) -> dict[str, LiveAlias]:
-        """Just these aliases (keyed by folded id), for conflict checks."""
+        """Just these aliases (keyed by folded id), for conflict checks and read-back."""
+
+    def delete_right(self, user: str) -> bool | None:
+        """Whether the API user may delete phones and aliases; None when it cannot be read."""
 
     def close(self) -> None: ...
 
 
 class Writer(Protocol):
+    user: str
+
     def version(self) -> str:
         """VICIdial's version line; also proves the API is reachable."""
 
-    def check_access(self) -> None:
-        """Prove the login and permissions with one call that writes nothing."""
+    def check_access(self, functions: Mapping[str, str]) -> None:
+        """Prove the login may call each function (name -> what the plan needs it for), writing nothing."""
 
     def write(self, action: Action) -> WriteOutcome:
         """Carry out one action with one API call."""

@@ -1,10 +1,12 @@
 """Builds the Target a run talks to: the embedded sandbox or a real VICIdial.
 
-The sandbox is used only when asked for (`--sandbox PATH`). A real target
+The sandbox is used only when asked for (`--sandbox PATH`), and then no
+ALIASSYNC_* setting of the environment is looked at: those name a real
+VICIdial, whose password must never reach an emulator. A real target
 needs its settings from the environment or the matching options; a
 missing one is an error naming it, never a fall back to the sandbox.
-Secrets read here are registered for redaction before anything else
-can print them.
+Secrets read here are registered, each with a label naming it, before
+anything is read or sent.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from . import redaction
 from .errors import ConfigError
 from .state_reader import SqlStateReader
 from .target import Target
-from .vicidial_api import ApiClient, ApiWriter, public_url
+from .vicidial_api import ApiClient, ApiWriter, public_url, split_credentials
 
 SANDBOX_URL = "http://sandbox/vicidial/non_agent_api.php"
 SANDBOX_USER = "6666"
@@ -60,7 +62,7 @@ def _secret(file_option: str | None, env: Mapping[str, str], name: str, flag: st
     if not value:
         raise ConfigError(f"{name} is not set (or pass {flag}); "
                           "to try aliassync without a VICIdial, use --sandbox PATH")
-    redaction.register(value)
+    redaction.register(value, what)
     return value
 
 
@@ -73,10 +75,12 @@ def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
     if not os.path.isfile(path):
         raise ConfigError(f"sandbox {path} does not exist; create it with "
                           f"'aliassync sandbox init {path} --phones FILE'")
-    user = options.api_user or env.get("ALIASSYNC_API_USER") or SANDBOX_USER
-    password = (_read_secret_file(options.api_pass_file, "API password") if options.api_pass_file
-                else env.get("ALIASSYNC_API_PASS") or SANDBOX_PASS)
-    redaction.register(password)
+    # Only the command line may change the sandbox's well-known login: the environment names a real VICIdial.
+    user = options.api_user or SANDBOX_USER
+    password = SANDBOX_PASS
+    if options.api_pass_file:
+        password = _read_secret_file(options.api_pass_file, "API password")
+        redaction.register(password, "API password")
 
     def connect():
         return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
@@ -87,7 +91,8 @@ def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
         app = make_app(open_store(path))
         if faults is not None and faults.active:
             app = with_faults(app, faults)
-        return ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app))
+        return ApiClient(SANDBOX_URL, user, password, options.source, transport=httpx.WSGITransport(app=app),
+                         password_is_public=not options.api_pass_file)
 
     reader = SqlStateReader(connect, "?", f"sandbox {path}", errors=(sqlite3.Error,))
     return Target(f"sandbox {path}", reader, lambda: ApiWriter(client()), _version_probe(client))
@@ -110,7 +115,7 @@ def _mysql_reader(url: str) -> SqlStateReader:
     from .db_url import parse_db_url
 
     parts = parse_db_url(url)
-    redaction.register(parts.password)
+    redaction.register(parts.password, "database password")
 
     def connect():
         return pymysql.connect(host=parts.host, port=parts.port, user=parts.user, password=parts.password,
@@ -126,9 +131,11 @@ def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool, write
     if not db_url:
         raise ConfigError("ALIASSYNC_DB_URL is not set (or pass --db-url-file); aliassync reads the live "
                           "aliases from VICIdial's database; to try it without a VICIdial, use --sandbox PATH")
-    redaction.register(db_url)
+    redaction.register(db_url, "database URL")
     reader = _mysql_reader(db_url)
     api_url = options.api_url if options.api_url is not None else env.get("ALIASSYNC_API_URL")
+    if api_url:
+        split_credentials(api_url)   # registers a `user:pass@` password before anything is read
     if needs_api or writes:
         api_url = _setting(api_url, env, "ALIASSYNC_API_URL", "--api-url")
     make_writer = None

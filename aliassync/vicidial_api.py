@@ -4,8 +4,11 @@ Writer that applies plan actions through it.
 One pooled HTTP client per run. Every call is a form-encoded POST whose
 fields go `function, user, pass, source, <the function's fields>`:
 VICIdial logs the value of the LAST field, so the password is never last.
-Whatever leaves this module (answers, messages, exceptions, log lines)
-is redacted; VICIdial echoes a wrong password in its answer.
+A `user:pass@` in the URL is sent as basic auth, never as part of a URL
+httpx sees (or logs). VICIdial echoes a wrong password in its answer: that
+field is masked; any other VICIdial answer is data and left as it is, and
+what is not a VICIdial answer (an HTML page, a transport failure) has
+every registered secret masked, since it could echo anything.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Mapping
 
 import httpx
 
@@ -23,13 +26,15 @@ from .errors import ApiError, ConfigError, TargetError
 from .plan import Action
 from .retry import READS, Backoff, retrying
 from .target import WriteOutcome
-from .vicidial_answer import (ALIAS_MISSING, LOCKED_OUT, LOGIN_REFUSALS, NO_UPDATES, Answer, parse_answer,
-                              unknown)
+from .vicidial_answer import LOGIN_INCORRECT
+from .vicidial_answer import (ALIAS_EXISTS, ALIAS_MISSING, LOCKED_OUT, LOGIN_REFUSALS, MISSING_FIELDS, Answer,
+                              parse_answer, unknown)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-PROBE_ALIAS_ID = "aliassync_probe_0"   # never created: the access probe only asks about it
+# Refusals that only tell what the state is: after a lost answer they usually mean the first write landed.
+STATE_REFUSALS = frozenset({ALIAS_EXISTS, ALIAS_MISSING})
 LOCKOUT = timedelta(minutes=15)        # VICIdial locks a user this long after ten failed logins
 _SOURCE = re.compile(r"[0-9A-Za-z]{2,}")
 # No answer yet, but maybe on the next call: the network or the web server failed, not VICIdial.
@@ -59,9 +64,12 @@ class ApiClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: Backoff = READS,
         sleep: Callable[[float], None] = time.sleep,
+        password_is_public: bool = False,
     ):
-        redaction.register(password)
-        self.url = _checked_url(url)
+        if not password_is_public:    # the sandbox's well-known password hides nothing
+            redaction.register(password, "API password")
+        bare_url, auth = split_credentials(url)
+        self.url = _checked_url(bare_url)
         self.public_url = public_url(url)
         self.user = user
         self.source = _checked_source(source)
@@ -70,6 +78,7 @@ class ApiClient:
         self._retry = retry
         self._sleep = sleep
         self._http = httpx.Client(
+            auth=auth,
             transport=transport,
             timeout=timeout,
             headers={"User-Agent": f"aliassync/{__version__}"},
@@ -101,27 +110,32 @@ class ApiClient:
         version, build = answer.fields
         return f"{version} build {build}"
 
-    def check_access(self) -> None:
-        """Prove login and alias permission with one call that cannot write.
+    def check_access(self, functions: Mapping[str, str]) -> None:
+        """Prove the login may call each function, with calls that cannot write.
 
-        Asks to update an alias that does not exist, changing nothing
-        (`delete_alias=N`). One attempt only: a retried bad login counts
-        towards VICIdial's lockout.
+        Each function called with no fields answers `YOU MUST USE ALL
+        REQUIRED FIELDS` when the user may call it, and a permission error
+        when not (vicidial-api.md, write-free probes). The first probe also
+        proves the login: a bad password stops there, so a run costs at
+        most one failed login towards VICIdial's lockout. `functions` maps
+        each function to what the plan needs it for, named in a refusal.
         """
-        answer = self.call("update_phone_alias", alias_id=PROBE_ALIAS_ID, delete_alias="N")
-        if answer.reason in (ALIAS_MISSING, NO_UPDATES):
-            return
-        if answer.kind == "UNKNOWN":
-            raise TargetError(f"VICIdial access check failed: {answer}")
-        if answer.reason == LOCKED_OUT:
-            retry_at = (datetime.now() + LOCKOUT).strftime("%H:%M")
-            raise ApiError(f"VICIdial has locked user {self.user} after too many failed logins; nothing was "
-                           f"written; check the password, then try again in 15 minutes (after {retry_at}): {answer}")
-        if answer.reason in LOGIN_REFUSALS:
-            raise ApiError(f"VICIdial refused the login for user {self.user}: {answer}")
-        if answer.fatal:
-            raise ApiError(f"VICIdial refused user {self.user} access to phone aliases: {answer}")
-        raise ApiError(f"VICIdial access check got an unexpected answer: {answer}")
+        for function, needed_for in functions.items():
+            answer = self.call(function)
+            if answer.kind == "ERROR" and answer.function == function and answer.reason == MISSING_FIELDS:
+                continue
+            if answer.kind == "UNKNOWN":
+                raise TargetError(f"VICIdial access check failed: {answer}")
+            if answer.reason == LOCKED_OUT:
+                retry_at = (datetime.now() + LOCKOUT).strftime("%H:%M")
+                raise ApiError(f"VICIdial has locked user {self.user} after too many failed logins; nothing was "
+                               f"written; check the password, then try again in 15 minutes (after {retry_at}): {answer}")
+            if answer.reason in LOGIN_REFUSALS:
+                raise ApiError(f"VICIdial refused the login for user {self.user}: {answer}")
+            if answer.fatal:
+                raise ApiError(f"apply refused, nothing written: user {self.user} may not call {function}, which "
+                               f"the plan needs for {needed_for}: {answer}")
+            raise ApiError(f"VICIdial access check of {function} got an unexpected answer: {answer}")
 
     def close(self) -> None:
         self._http.close()
@@ -167,12 +181,13 @@ class ApiWriter:
 
     def __init__(self, client: ApiClient):
         self.client = client
+        self.user = client.user
 
     def version(self) -> str:
         return self.client.version()
 
-    def check_access(self) -> None:
-        self.client.check_access()
+    def check_access(self, functions: Mapping[str, str]) -> None:
+        self.client.check_access(functions)
 
     def write(self, action: Action) -> WriteOutcome:
         function, fields = _request_for(action)
@@ -203,8 +218,28 @@ def _outcome_of(answer: Answer) -> WriteOutcome:
     if answer.kind == "SUCCESS":
         return WriteOutcome("success", str(answer))
     if answer.nothing_done:
-        return WriteOutcome("refused", str(answer), fatal=answer.fatal, final=answer.final, sent=answer.sent)
+        return WriteOutcome("refused", str(answer), fatal=answer.fatal, final=answer.final, sent=answer.sent,
+                            settle_by_state=answer.kind == "ERROR" and answer.reason in STATE_REFUSALS)
     return WriteOutcome("unknown", str(answer))
+
+
+def split_credentials(url: str) -> tuple[str, httpx.BasicAuth | None]:
+    """`url` without its `user:pass@`, and those as basic auth (None when it has none).
+
+    The password is registered as a secret ("API URL password"). A URL
+    httpx cannot parse is returned as it is, for `_checked_url` to refuse.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return url, None
+    if not parsed.userinfo:
+        return url, None
+    redaction.register(parsed.password, "API URL password")
+    return str(parsed.copy_with(userinfo=b"")), httpx.BasicAuth(parsed.username, parsed.password)
+
+
+_USERINFO = re.compile(r"^(?P<scheme>[^/?#]*//)?[^/?#]*@")
 
 
 def public_url(url: str) -> str:
@@ -213,7 +248,8 @@ def public_url(url: str) -> str:
         shown = str(httpx.URL(url).copy_with(userinfo=b"", query=None, fragment=None))
     except httpx.InvalidURL:
         shown = url
-    return redaction.redact(shown)
+    # a URL without a scheme (`user:pass@host/...`) keeps a userinfo httpx does not see as one
+    return redaction.redact(_USERINFO.sub(lambda m: m["scheme"] or "", shown))
 
 
 def _checked_url(url: str) -> str:
@@ -235,6 +271,35 @@ def _checked_source(source: str) -> str:
 
 
 def _redacted(answer: Answer) -> Answer:
+    """The answer as it may be shown.
+
+    VICIdial's answers carry data (logins, names) and are left as they
+    are, except its echo of a bad login, `|<user>|<pass>|BAD|`, whose
+    password field is masked. What is not a VICIdial answer could echo
+    anything: every registered secret is masked in it.
+    """
+    if answer.kind == "UNKNOWN":
+        return _every_secret_masked(answer)
+    if answer.reason == LOGIN_INCORRECT:
+        return _password_masked(answer)
+    return answer
+
+
+def _password_masked(answer: Answer) -> Answer:
+    """`ERROR: Login incorrect, please try again: |<user>|***|BAD|`.
+
+    The password is the field before the closing `BAD` (VICIdial strips a
+    password to `[-_0-9A-Za-z]`, so it holds no `|`; a user might). An
+    echo of another shape has every registered secret masked instead.
+    """
+    parts = answer.line.split("|")
+    if len(parts) < 4 or parts[-2:] != ["BAD", ""] or answer.fields[-2:-1] != (parts[-3],):
+        return _every_secret_masked(answer)
+    parts[-3] = redaction.MASK
+    return replace(answer, fields=answer.fields[:-2] + (redaction.MASK, answer.fields[-1]), line="|".join(parts))
+
+
+def _every_secret_masked(answer: Answer) -> Answer:
     r = redaction.redact
     return replace(
         answer,

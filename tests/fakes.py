@@ -11,8 +11,13 @@ from aliassync.target import WriteOutcome
 
 
 class FakeVicidial:
-    def __init__(self, phones=("a", "b", "c", "d"), aliases=()):
+    user = "apiuser"
+
+    def __init__(self, phones=("a", "b", "c", "d"), aliases=(), agents=(), may_delete=True):
         self.phones = [Phone(p, True) if isinstance(p, str) else p for p in phones]
+        self.agents = agents                          # (user, phone_login) pairs; None: not readable
+        self.may_delete = may_delete                  # vicidial_users.ast_delete_phones; None: not readable
+        self.access_checked: list[dict] = []
         self.aliases = {fold(a.alias_id): a for a in aliases}
         self.calls: list[tuple[str, str]] = []
         self.script: dict[str, list[WriteOutcome]] = {}   # action key -> outcomes forced, in turn
@@ -20,10 +25,13 @@ class FakeVicidial:
 
     # StateReader
     def read(self) -> Current:
-        return Current.build(self.aliases.values(), self.phones, "2.14-202 build 250720-1841")
+        return Current.build(self.aliases.values(), self.phones, self.agents)
 
     def read_aliases(self, alias_ids):
         return {fold(i): self.aliases[fold(i)] for i in alias_ids if fold(i) in self.aliases}
+
+    def delete_right(self, user):
+        return self.may_delete
 
     def close(self):
         pass
@@ -32,8 +40,8 @@ class FakeVicidial:
     def version(self) -> str:
         return "2.14-202 build 250720-1841"
 
-    def check_access(self) -> None:
-        pass
+    def check_access(self, functions) -> None:
+        self.access_checked.append(dict(functions))
 
     def write(self, action) -> WriteOutcome:
         if self.before_write:

@@ -42,7 +42,7 @@ def test_creates_and_updates_run_before_deletes_and_all_land():
                         DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("a", "b")))
     report = apply(vicidial, the_plan)
     assert vicidial.calls == [("update", "s1"), ("create", "s2"), ("delete", "old")]
-    assert report.counts == {"done": 3, "failed": 0, "skipped": 0, "conflict": 0}
+    assert report.counts == {"done": 3, "failed": 0, "skipped": 0, "conflict": 0, "unknown": 0}
     assert vicidial.aliases["s1"].logins_list == "c,b"
 
 
@@ -102,7 +102,7 @@ def test_an_unknown_outcome_with_the_alias_untouched_is_sent_again_after_a_backo
     vicidial = FakeVicidial()
     vicidial.script["create:s1"] = [WriteOutcome("unknown", "empty answer from http://dialer/")]
     sleeps = []
-    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps).results
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps, settle=0).results
     assert (result.status, result.attempts) == ("done", 2)
     assert vicidial.calls == [("create", "s1"), ("create", "s1")]
     assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
@@ -112,9 +112,9 @@ def test_resends_stop_at_the_retry_budget():
     vicidial = FakeVicidial()
     vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 502 from http://dialer/")] * 5
     sleeps = []
-    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps).results
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps, settle=0).results
     assert (result.status, result.attempts) == ("failed", 3)
-    assert result.message == "HTTP 502 from http://dialer/; gave up after 3 attempts (alias untouched)"
+    assert result.message == "HTTP 502 from http://dialer/; gave up after 3 attempts (read back: not written)"
     assert len(sleeps) == 2 and sleeps[1] <= 1.0
 
 

@@ -29,7 +29,7 @@ def test_an_id_equal_to_a_phone_login_hides_the_phone():
 
 def test_inactive_members_missing_phones_and_mixed_passwords():
     assert found(DesiredAlias("sales1", "Sales", ("100a", "100c", "200a", "999z"))) == [
-        ("missing-phone", "sales1", "not a phone: 999z (apply will refuse)"),
+        ("missing-phone", "sales1", "not a phone: 999z (apply refuses any write of this alias)"),
         ("inactive-member", "sales1", "inactive phone: 100c (agents picked for it cannot log in)"),
         ("mixed-passwords", "sales1",
          "member phones do not all share one password; agent logins will fail at random"),

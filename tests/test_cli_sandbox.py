@@ -204,7 +204,7 @@ def test_validate_check_target_reads_the_live_state_and_warns(sandbox, tmp_path,
     missing = desired(tmp_path, "aliases:\n  team1: {alias_name: Team one, phone_logins: [100a, 999z]}\n", "m.yaml")
     code, out, err = run(capsys, "validate", missing, "--check-target", "--sandbox", sandbox)
     assert code == 1
-    assert "warning: alias team1: not a phone: 999z (apply will refuse)" in err
+    assert "warning: alias team1: not a phone: 999z (apply refuses any write of this alias)" in err
 
 
 def test_the_api_password_can_come_from_a_file(sandbox, tmp_path, capsys, monkeypatch):

@@ -43,7 +43,7 @@ from aliassync.sandbox.emulator import make_app
 from aliassync.sandbox.faults import MODES, SCOPES, FaultEvent, FaultSpec, with_faults
 from aliassync.sandbox.store import init_sandbox, open_store
 from aliassync.state_reader import SqlStateReader
-from aliassync.vicidial_api import PROBE_ALIAS_ID, ApiClient, ApiWriter
+from aliassync.vicidial_api import ApiClient, ApiWriter
 
 EXAMPLES = int(os.environ.get("ALIASSYNC_PROPERTY_EXAMPLES", "100"))
 LOGINS = ("100a", "100b", "100c", "100d", "200a")
@@ -184,7 +184,7 @@ class Dialer:
 
 
 def alias_writes(events: list[FaultEvent]) -> list[FaultEvent]:
-    return [e for e in events if e.function in ALIAS_WRITES and e.alias_id != PROBE_ALIAS_ID]
+    return [e for e in events if e.function in ALIAS_WRITES and e.alias_id]   # the access probes name no alias
 
 
 # ------------------------------------------------------------------ the properties

@@ -127,7 +127,7 @@ def _settles_at(count: int, within: float = 5.0) -> bool:
 def test_writes_only_leaves_the_version_probe_and_the_access_check_alone(sandbox, transport):
     with transport(sandbox, FaultSpec(mode="500-before", calls="writes")) as client:
         assert client.version() == "2.14-202 build 250720-1841"
-        client.check_access()
+        client.check_access({"add_phone_alias": "1 create(s)", "update_phone_alias": "1 update(s)"})
         outcome = ApiWriter(client).write(CREATE)
     assert outcome.answer == f"HTTP 500 from {client.public_url}"
 

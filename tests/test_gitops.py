@@ -228,7 +228,7 @@ def test_the_third_of_five_writes_failing_leaves_the_others_done(sandbox, tmp_pa
     assert [(r["alias_id"], r["status"], r["attempts"]) for r in result["results"]] == [
         ("team1", "done", 1), ("team2", "done", 1), ("team3", "failed", 1), ("team4", "done", 1),
         ("team5", "done", 1)]
-    assert (result["exit_code"], result["summary"]) == (3, {"done": 4, "failed": 1, "skipped": 0, "conflict": 0})
+    assert (result["exit_code"], result["summary"]) == (3, {"done": 4, "failed": 1, "skipped": 0, "conflict": 0, "unknown": 0})
 
     monkeypatch.undo()
     code, out, _ = run(capsys, "plan", desired, "--sandbox", sandbox, "--format", "json")

@@ -1,10 +1,12 @@
 """No lockout: a refused login stops the run after that one call, and a locked user is told when to retry.
 
 VICIdial locks an API user for 15 minutes after ten failed logins, whichever program made them; the
-sandbox counts failures as VICIdial does (vicidial_users.failed_login_count).
+sandbox counts failures as VICIdial does (vicidial_users.failed_login_count). The sandbox's login is
+changed on the command line (--api-user, --api-pass-file): it never takes one from the environment.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
@@ -48,16 +50,18 @@ def last_good_login(path: str, minutes_ago: int, failures: int) -> None:
                    (failures, when))
 
 
-def apply(desired: str, sandbox: str, capsys) -> tuple[int, str]:
-    code = main(["apply", desired, "--sandbox", sandbox, "--yes"])
+def apply(desired: str, sandbox: str, capsys, password: str) -> tuple[int, str]:
+    """apply as the sandbox's API user `apiuser`, with `password`."""
+    password_file = os.path.join(os.path.dirname(sandbox), "api-pass")
+    with open(password_file, "w", encoding="utf-8") as handle:
+        handle.write(password + "\n")
+    code = main(["apply", desired, "--sandbox", sandbox, "--yes", "--api-user", "apiuser",
+                 "--api-pass-file", password_file])
     return code, capsys.readouterr().err
 
 
-def test_a_wrong_password_costs_one_failed_login_and_writes_nothing(sandbox, desired, capsys, monkeypatch):
-    monkeypatch.setenv("ALIASSYNC_API_USER", "apiuser")
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "WrongPw1")
-
-    code, err = apply(desired, sandbox, capsys)
+def test_a_wrong_password_costs_one_failed_login_and_writes_nothing(sandbox, desired, capsys):
+    code, err = apply(desired, sandbox, capsys, "WrongPw1")
 
     assert code == 1
     assert err.splitlines()[-1] == ("error: VICIdial refused the login for user apiuser: "
@@ -65,28 +69,22 @@ def test_a_wrong_password_costs_one_failed_login_and_writes_nothing(sandbox, des
     assert user_row(sandbox) == (1, 0, 0)
 
 
-def test_nine_wrong_runs_then_the_right_password_still_gets_in(sandbox, desired, capsys, monkeypatch):
-    monkeypatch.setenv("ALIASSYNC_API_USER", "apiuser")
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "WrongPw1")
+def test_nine_wrong_runs_then_the_right_password_still_gets_in(sandbox, desired, capsys):
     for _ in range(9):
-        assert apply(desired, sandbox, capsys)[0] == 1
+        assert apply(desired, sandbox, capsys, "WrongPw1")[0] == 1
     assert user_row(sandbox) == (9, 0, 0)     # one failed login per run, never a retry
 
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "RightPw1")
-    assert apply(desired, sandbox, capsys)[0] == 0
+    assert apply(desired, sandbox, capsys, "RightPw1")[0] == 0
     assert user_row(sandbox) == (0, 1, 1)
 
 
-def test_a_locked_user_is_told_when_to_try_again(sandbox, desired, capsys, monkeypatch):
+def test_a_locked_user_is_told_when_to_try_again(sandbox, desired, capsys):
     last_good_login(sandbox, minutes_ago=1, failures=0)   # the 15 minutes run from the last good login
-    monkeypatch.setenv("ALIASSYNC_API_USER", "apiuser")
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "WrongPw1")
     for _ in range(10):
-        apply(desired, sandbox, capsys)
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "RightPw1")
+        apply(desired, sandbox, capsys, "WrongPw1")
 
     earliest = datetime.now() + timedelta(minutes=15)
-    code, err = apply(desired, sandbox, capsys)
+    code, err = apply(desired, sandbox, capsys, "RightPw1")
     latest = datetime.now() + timedelta(minutes=15)
 
     assert code == 1
@@ -97,10 +95,8 @@ def test_a_locked_user_is_told_when_to_try_again(sandbox, desired, capsys, monke
     assert user_row(sandbox) == (10, 0, 0)
 
 
-def test_the_lock_ends_after_15_minutes(sandbox, desired, capsys, monkeypatch):
-    monkeypatch.setenv("ALIASSYNC_API_USER", "apiuser")
-    monkeypatch.setenv("ALIASSYNC_API_PASS", "RightPw1")
+def test_the_lock_ends_after_15_minutes(sandbox, desired, capsys):
     last_good_login(sandbox, minutes_ago=16, failures=10)
 
-    assert apply(desired, sandbox, capsys)[0] == 0
+    assert apply(desired, sandbox, capsys, "RightPw1")[0] == 0
     assert user_row(sandbox) == (0, 1, 1)

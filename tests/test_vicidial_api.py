@@ -255,7 +255,9 @@ REFUSALS = {  # answer, fatal (stop the run), final (no use sending it again)
 def test_an_error_is_a_refusal(vicidial, writer, answer, fatal, final):
     vicidial.script(line(answer))
 
-    assert writer.write(create()) == WriteOutcome("refused", answer, fatal=fatal, final=final)
+    # ALREADY EXISTS only tells the state: the applier reads the state to know whether the goal is met
+    settle = "ALREADY EXISTS" in answer
+    assert writer.write(create()) == WriteOutcome("refused", answer, fatal=fatal, final=final, settle_by_state=settle)
 
 
 def test_a_delete_refused_by_a_notice_is_a_fatal_refusal(vicidial, writer):
@@ -348,18 +350,30 @@ def test_an_echoed_password_is_redacted_everywhere(vicidial, writer, caplog):
 
 # --- check_access ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [
-    "ERROR: update_phone_alias PHONE ALIAS DOES NOT EXIST: |apiuser|aliassync_probe_0\n",
-    "NOTICE: update_phone_alias NO UPDATES DEFINED: |apiuser|\n",
-], ids=["alias does not exist", "no updates defined"])
-def test_check_access_passes_with_one_write_free_probe(vicidial, client, body):
-    vicidial.script(Reply(body))
+BOTH = {"add_phone_alias": "2 create(s)", "update_phone_alias": "1 update(s), 1 delete(s)"}
 
-    assert client.check_access() is None
-    [request] = vicidial.requests
-    assert request.fields == sent_fields(
-        "update_phone_alias", ("alias_id", "aliassync_probe_0"), ("delete_alias", "N")
-    )
+
+def test_check_access_probes_each_function_the_plan_needs_with_no_fields(vicidial, client):
+    vicidial.script(Reply("ERROR: add_phone_alias YOU MUST USE ALL REQUIRED FIELDS: |apiuser|||\n"),
+                    Reply("ERROR: update_phone_alias YOU MUST USE ALL REQUIRED FIELDS: |apiuser|||\n"))
+
+    assert client.check_access(BOTH) is None
+    assert [r.fields for r in vicidial.requests] == [sent_fields("add_phone_alias"), sent_fields("update_phone_alias")]
+
+
+def test_check_access_names_the_function_a_user_may_not_call_and_what_needs_it(vicidial, client):
+    # a user allowed only add_phone_alias: its updates would fail after its creates were written
+    vicidial.script(Reply("ERROR: add_phone_alias YOU MUST USE ALL REQUIRED FIELDS: |apiuser|||\n"),
+                    Reply("ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: |apiuser|"
+                          "update_phone_alias|\n"))
+
+    with pytest.raises(ApiError) as refused:
+        client.check_access(BOTH)
+
+    assert str(refused.value) == (
+        "apply refused, nothing written: user apiuser may not call update_phone_alias, which the plan needs for "
+        "1 update(s), 1 delete(s): ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: "
+        "|apiuser|update_phone_alias|")
 
 
 def test_check_access_tries_a_bad_password_once_and_never_shows_it(vicidial, client, caplog):
@@ -367,7 +381,7 @@ def test_check_access_tries_a_bad_password_once_and_never_shows_it(vicidial, cli
     vicidial.script(Reply(LOGIN_INCORRECT), Reply(LOGIN_INCORRECT))
 
     with pytest.raises(ApiError) as refused:
-        client.check_access()
+        client.check_access(BOTH)
 
     assert str(refused.value) == f"VICIdial refused the login for user apiuser: {LOGIN_INCORRECT_REDACTED}"
     assert len(vicidial.requests) == 1
@@ -379,7 +393,7 @@ def test_a_locked_user_is_told_when_to_try_again_after_one_call(vicidial, client
 
     earliest = datetime.now() + timedelta(minutes=15)
     with pytest.raises(ApiError) as refused:
-        client.check_access()
+        client.check_access(BOTH)
     latest = datetime.now() + timedelta(minutes=15)
 
     retry_at = {earliest.strftime("%H:%M"), latest.strftime("%H:%M")}
@@ -397,19 +411,19 @@ ACCESS_REFUSALS = {
         "ERROR: Your IP Address is not allowed: 10.0.0.9: |apiuser|IPBLOCK|",
     ),
     "function not allowed": (
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: |apiuser|update_phone_alias|\n",
-        "VICIdial refused user apiuser access to phone aliases: "
-        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: |apiuser|update_phone_alias|",
+        "ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: |apiuser|add_phone_alias|\n",
+        "apply refused, nothing written: user apiuser may not call add_phone_alias, which the plan needs for "
+        "2 create(s): ERROR: auth USER DOES NOT HAVE PERMISSION TO USE THIS FUNCTION: |apiuser|add_phone_alias|",
     ),
     "no alias permission": (
-        "ERROR: update_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0\n",
-        "VICIdial refused user apiuser access to phone aliases: "
-        "ERROR: update_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0",
+        "ERROR: add_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0\n",
+        "apply refused, nothing written: user apiuser may not call add_phone_alias, which the plan needs for "
+        "2 create(s): ERROR: add_phone_alias USER DOES NOT HAVE PERMISSION TO ADD PHONE ALIASES: |apiuser|0",
     ),
     "an answer a probe cannot get": (
-        "SUCCESS: update_phone_alias PHONE ALIAS HAS BEEN UPDATED - apiuser|aliassync_probe_0|\n",
-        "VICIdial access check got an unexpected answer: "
-        "SUCCESS: update_phone_alias PHONE ALIAS HAS BEEN UPDATED - apiuser|aliassync_probe_0|",
+        "SUCCESS: add_phone_alias PHONE ALIAS HAS BEEN ADDED - apiuser|x|y|z\n",
+        "VICIdial access check of add_phone_alias got an unexpected answer: "
+        "SUCCESS: add_phone_alias PHONE ALIAS HAS BEEN ADDED - apiuser|x|y|z",
     ),
 }
 
@@ -419,7 +433,7 @@ def test_check_access_stops_the_run_on_a_refusal(vicidial, client, body, message
     vicidial.script(Reply(body))
 
     with pytest.raises(ApiError) as refused:
-        client.check_access()
+        client.check_access(BOTH)
 
     assert str(refused.value) == message
     assert len(vicidial.requests) == 1
@@ -429,7 +443,7 @@ def test_check_access_without_an_answer_is_a_target_error(vicidial, client):
     vicidial.script(Reply("Internal Server Error\n", status=500))
 
     with pytest.raises(TargetError) as failed:
-        client.check_access()
+        client.check_access(BOTH)
 
     assert str(failed.value) == f"VICIdial access check failed: HTTP 500 from {vicidial.url}"
 
@@ -545,3 +559,64 @@ def test_an_unusable_url_is_a_config_error(url, shown):
         ApiClient(url, USER, PASSWORD)
 
     assert str(bad.value) == f"API URL must be an http:// or https:// URL without a query: {shown}"
+
+
+# --- answers are data: only the echo of a password is masked ---------------------------------
+
+def test_an_answer_is_shown_as_it_is_even_where_it_holds_a_value_equal_to_the_password(vicidial):
+    """A login may equal a password (VICIdial's default is 1234): VICIdial's answers are data."""
+    client = ApiClient(vicidial.url, USER, "1234")
+    added = "SUCCESS: add_phone_alias PHONE ALIAS HAS BEEN ADDED - apiuser|1234|Team 1234|1234,100b"
+    vicidial.script(line(added))
+
+    outcome = ApiWriter(client).write(create("1234", "Team 1234", ("1234", "100b")))
+    client.close()
+
+    assert outcome == WriteOutcome("success", added)
+
+
+def test_a_bad_login_echo_has_exactly_its_password_field_masked(vicidial, writer, caplog):
+    """Whatever the field holds (here not the password sent), and nothing else of the line."""
+    caplog.set_level(logging.DEBUG)
+    vicidial.script(line("ERROR: Login incorrect, please try again: |1234|Typo_9|BAD|"))
+
+    outcome = writer.write(create())
+
+    masked = "ERROR: Login incorrect, please try again: |1234|***|BAD|"
+    assert outcome == WriteOutcome("refused", masked, fatal=True, final=True)
+    assert f"api add_phone_alias: {masked}" in caplog.messages
+    assert "Typo_9" not in caplog.text
+
+
+def test_a_page_that_is_not_vicidial_has_every_secret_masked(vicidial):
+    client = ApiClient(vicidial.url, USER, PASSWORD, sleep=lambda seconds: None)
+    vicidial.script(Reply(f"<html>proxy: login {USER}:{PASSWORD} refused</html>\n", status=502),
+                    *[Reply("Bad Gateway\n", status=502)] * READS.retries)
+
+    with pytest.raises(TargetError) as failed:
+        client.version()
+    client.close()
+
+    assert PASSWORD not in str(failed.value)
+
+
+def test_a_password_in_the_url_is_sent_as_basic_auth_and_never_logged(caplog):
+    """httpx logs every request's URL (`HTTP Request: POST http://...`): the URL it gets holds no password."""
+    import base64
+
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")   # an earlier run in this process may have quieted it
+    seen = []
+
+    def answer(request):
+        seen.append((str(request.url), request.headers.get("Authorization")))
+        return httpx.Response(200, text=VERSION)
+
+    client = ApiClient(MOCK_URL.replace("http://", "http://web:Web-Pw_77@"), USER, PASSWORD,
+                       transport=httpx.MockTransport(answer))
+    assert client.version() == "2.14-202 build 250720-1841"
+    client.close()
+
+    assert seen == [(MOCK_URL, "Basic " + base64.b64encode(b"web:Web-Pw_77").decode())]
+    assert f"HTTP Request: POST {MOCK_URL}" in caplog.text
+    assert "Web-Pw_77" not in caplog.text

@@ -276,11 +276,13 @@ def _params_keeping_body(environ: dict[str, Any]) -> dict[str, str]:
     return params
 
 
+LOGIN_FIELDS = frozenset({"function", "user", "pass", "source"})
+
+
 def _is_write(params: Mapping[str, str]) -> bool:
-    """A call that may change data; the access probe (update_phone_alias with delete_alias=N only) does not."""
+    """A call that may change data; the access probes (a write function called with no fields) do not."""
     function = params.get("function", "")
-    probe = (function == "update_phone_alias" and params.get("delete_alias") != "Y"
-             and not params.get("alias_name") and not params.get("phone_logins"))
+    probe = not any(value for key, value in params.items() if key not in LOGIN_FIELDS)
     return function in WRITE_FUNCTIONS and not probe
 
 

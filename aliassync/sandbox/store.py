@@ -180,6 +180,8 @@ SCHEMA: Mapping[str, Table] = {table.name: table for table in (
         _integer("failed_login_count", "TINYINT(3) UNSIGNED", 0),
         _datetime("last_login_date", "2001-01-01 00:00:01"),
         _varchar("api_allowed_functions", 1000, " ALL_FUNCTIONS "),
+        _varchar("phone_login", 20, ""),
+        _varchar("phone_pass", 100, ""),
     ), (
         Index("user", ("user",), unique=True),
     )),
@@ -441,7 +443,8 @@ PHONE_KEYS = ("login", "active", "pass", "server_ip", "extension")
 
 
 def init_sandbox(path: str | os.PathLike[str], phones: Sequence[Mapping[str, str]],
-                 api_user: str = "6666", api_pass: str = "1234", aliases: Iterable[LiveAlias] = ()) -> None:
+                 api_user: str = "6666", api_pass: str = "1234", aliases: Iterable[LiveAlias] = (),
+                 users: Sequence[Mapping[str, str]] = ()) -> None:
     """Create a new SQLite sandbox holding `phones` (and `aliases`, stored as given, unchecked).
 
     An existing file is never overwritten.
@@ -455,18 +458,19 @@ def init_sandbox(path: str | os.PathLike[str], phones: Sequence[Mapping[str, str
                            "remove it or choose another path") from None
     try:
         with closing(SqliteStore(path)) as store:
-            _create_and_seed(store, rows, api_user, api_pass, aliases)
+            _create_and_seed(store, rows, api_user, api_pass, aliases, users)
     except BaseException:
         os.remove(path)
         raise
 
 
 def init_mysql(url: str, phones: Sequence[Mapping[str, str]],
-               api_user: str = "6666", api_pass: str = "1234", aliases: Iterable[LiveAlias] = ()) -> None:
+               api_user: str = "6666", api_pass: str = "1234", aliases: Iterable[LiveAlias] = (),
+               users: Sequence[Mapping[str, str]] = ()) -> None:
     """Create the sandbox tables in the empty database at `url` and seed them as `init_sandbox` does."""
     rows = _phone_rows(phones)
     with closing(MySqlStore(url)) as store:
-        _create_and_seed(store, rows, api_user, api_pass, aliases)
+        _create_and_seed(store, rows, api_user, api_pass, aliases, users)
 
 
 def _phone_rows(phones: Sequence[Mapping[str, str]]) -> list[Row]:
@@ -497,7 +501,7 @@ def _phone_row(number: int, phone: Mapping[str, str]) -> Row:
 
 
 def _create_and_seed(store: Store, phones: Sequence[Row], api_user: str, api_pass: str,
-                     aliases: Iterable[LiveAlias]) -> None:
+                     aliases: Iterable[LiveAlias], users: Sequence[Mapping[str, str]] = ()) -> None:
     create_schema(store)
     server_ips = dict.fromkeys([DEFAULT_SERVER_IP, *(phone["server_ip"] for phone in phones)])
     for number, server_ip in enumerate(server_ips, start=1):
@@ -508,6 +512,10 @@ def _create_and_seed(store: Store, phones: Sequence[Row], api_user: str, api_pas
         "user": api_user, "pass": api_pass, "full_name": "aliassync sandbox API user", "user_level": 9,
         "user_group": "ADMIN", "ast_admin_access": "1", "ast_delete_phones": "1",
         "vdc_agent_api_access": "1", "active": "Y"})
+    for agent in users:
+        store.insert("vicidial_users", {
+            "user": agent["user"], "pass": "", "full_name": f"agent {agent['user']}", "user_level": 1,
+            "user_group": "AGENTS", "active": "Y", "phone_login": agent["phone_login"]})
     _seed(store, "phones", phones, _refuse_second_phone)
     alias_rows = [{"alias_id": alias.alias_id, "alias_name": alias.alias_name, "logins_list": alias.logins_list}
                   for alias in aliases]

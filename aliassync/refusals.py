@@ -1,0 +1,76 @@
+"""What makes apply refuse a plan before its first write, as pure functions.
+
+The planner calls them to say in the plan that apply will refuse (so a
+reviewer sees it on the pull request, not at merge); the applier calls
+them again on a fresh read of the live state, with the run's overrides.
+Each returns the reason as one line, or None.
+"""
+from __future__ import annotations
+
+from .model import Current, fold
+from .plan import Action, Plan
+
+ALLOW_IN_USE = "--allow-in-use-deletes"
+
+
+def delete_limit(plan: Plan, max_deletes: int | None, max_percent: float | None,
+                 allow: int | None = None) -> str | None:
+    """More deletes than the settings allow, unless the run allows that many (--allow-deletes N)."""
+    deletes = plan.count("delete")
+    if deletes == 0 or (allow is not None and deletes <= allow):
+        return None
+    hint = f"; to allow it, run with --allow-deletes {deletes}"
+    if max_deletes is not None and deletes > max_deletes:
+        return f"{deletes} deletes is over max_deletes {max_deletes}{hint}"
+    if max_percent is not None and plan.managed_live:
+        percent = 100.0 * deletes / plan.managed_live
+        if percent > max_percent:
+            return (f"{deletes} deletes is {percent:.1f}% of the {plan.managed_live} managed live aliases, "
+                    f"over max_delete_percent {max_percent:g}{hint}")
+    return None
+
+
+def guarded_deletes(plan: Plan) -> list[Action]:
+    """Deletes that remove an alias agents could be logging in with.
+
+    The delete half of an id-case change is not one: the alias is created
+    again under the same (case-insensitive) id, and agents' logins follow.
+    """
+    recreated = {fold(a.alias_id) for a in plan.actions if a.kind == "create"}
+    return [a for a in plan.actions if a.kind == "delete" and fold(a.alias_id) not in recreated]
+
+
+def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
+    """Each deleted alias some agent's default phone login names, with those users.
+
+    None when the plan deletes aliases and `vicidial_users` could not be read.
+    """
+    deletes = guarded_deletes(plan)
+    if not deletes:
+        return {}
+    if current.agent_logins is None:
+        return None
+    return {a.alias_id: current.agent_logins[fold(a.alias_id)] for a in deletes
+            if fold(a.alias_id) in current.agent_logins}
+
+
+def _users(users: tuple[str, ...], limit: int = 5) -> str:
+    shown = ", ".join(users[:limit])
+    return shown + (f" and {len(users) - limit} more" if len(users) > limit else "")
+
+
+def agents_stranded(plan: Plan, current: Current, allowed: bool = False) -> str | None:
+    """Deletes of aliases agents log in with (or that cannot be checked), unless the run allows them."""
+    if allowed:
+        return None
+    found = in_use(plan, current)
+    if found is None:
+        count = len(guarded_deletes(plan))
+        return (f"the plan deletes {count} alias(es), but which agents log in with them cannot be checked "
+                f"(vicidial_users.phone_login could not be read); grant that, or run with {ALLOW_IN_USE} "
+                "to accept the risk")
+    if not found:
+        return None
+    listed = "; ".join(f"{alias_id} (users {_users(users)})" for alias_id, users in found.items())
+    return (f"agents log in with {len(found)} alias(es) it deletes: {listed}; deleting them leaves those agents "
+            f"without their default phone login; to delete them anyway, run with {ALLOW_IN_USE}")
