@@ -191,3 +191,47 @@ def test_the_delete_percentage_counts_managed_live_aliases():
         check_delete_limits(the_plan, None, 25, None)
     assert str(caught.value) == ("apply refused, nothing written: 2 deletes is 50.0% of the 4 managed live "
                                  "aliases, over max_delete_percent 25; to allow it, run with --allow-deletes 2")
+
+
+def test_the_read_back_reads_only_the_aliases_written_never_the_whole_state():
+    # at 100,000 aliases a whole read after every apply cost seconds and 140 MB; only the written ones matter
+    vicidial = FakeVicidial(aliases=[LiveAlias(f"x{i}", "X", "a") for i in range(50)])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    reads, whole = [], []
+    original = vicidial.read_aliases
+    vicidial.read_aliases = lambda ids: reads.append(list(ids)) or original(ids)
+    vicidial.read = lambda: whole.append(1)
+    report = apply(vicidial, the_plan)
+    assert report.complete
+    assert whole == []                      # the state is never read whole during apply
+    assert reads == [["s1"], ["s1"]]        # the conflict check, then the read-back
+
+
+def test_a_delete_answered_success_but_not_carried_out_fails_its_read_back():
+    vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False))
+    vicidial.write = lambda action: WriteOutcome("success", "SUCCESS: update_phone_alias PHONE ALIAS HAS BEEN "
+                                                            "DELETED - apiuser|old")   # ... but nothing went
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message) == (
+        "failed", "VICIdial answered SUCCESS but the database holds old name 'O' logins 'a', not no such alias")
+
+
+def test_a_read_back_that_cannot_be_done_leaves_the_apply_unverified_not_crashed():
+    from aliassync.errors import TargetError
+
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    original, calls = vicidial.read_aliases, []
+
+    def failing_second_read(ids):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise TargetError("cannot read the live state from sandbox: gone")
+        return original(ids)
+
+    vicidial.read_aliases = failing_second_read
+    report = apply(vicidial, the_plan)
+    assert [r.status for r in report.results] == ["done"]
+    assert report.unverified == "cannot read the live state from sandbox: gone"
+    assert not report.complete              # so apply exits 3 and says it could not check
