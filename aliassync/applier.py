@@ -171,6 +171,7 @@ class _Tracked:
     def __init__(self) -> None:
         self.attempts = 0
         self.uncertain: str | None = None   # the last write's outcome is not known (yet)
+        self.lost: str | None = None        # an earlier write's answer was lost and it did not show in time
 
 
 def functions_needed(plan: Plan) -> dict[str, str]:
@@ -261,7 +262,9 @@ class Applier:
                     return ActionResult(action, "conflict",
                                         f"{tracked.uncertain}; read back: {_shown(live)}, "
                                         "neither what the plan saw nor what was asked", attempts=attempts)
-                tracked.uncertain = None   # proven not written: sending it again is safe
+                # not shown within the settle time: sending it again is safe (a refusal of the resend
+                # that depends on the state then tells the first write landed late)
+                tracked.lost, tracked.uncertain = tracked.uncertain, None
             # not written: no connection, or a lost answer the state proves did not land
             if attempts > backoff.retries:
                 if not outcome.sent:
@@ -299,9 +302,10 @@ class Applier:
         """A refusal after a lost answer, or one that depends on the state: the state decides."""
         live = self._live(action)
         attempts = tracked.attempts
+        earlier = tracked.uncertain or tracked.lost
         if _matches(live, action):
-            if tracked.uncertain is not None:
-                message = f"{tracked.uncertain}; the resend was refused ({answer}): read back: as asked, so the first write landed"
+            if earlier is not None:
+                message = f"{earlier}; the resend was refused ({answer}): read back: as asked, so the first write landed"
             else:
                 message = f"already as asked (VICIdial answered: {answer})"
             return ActionResult(action, "done", message, attempts=attempts)

@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Iterator, Sequence
 
-from . import __version__, drift, export, loader, planfile, redaction, render, results
+from . import __version__, drift, export, loader, planfile, redaction, refusals, render, results
 from .applier import DEFAULT_SETTLE, Applier, ApplyOptions, Interruption, check_phones, preflight
 from .errors import AliassyncError, ConfigError, LoadError, RefusedError
 from .planner import plan as make_plan
 from .progress import Progress
 from .model import shown
-from .targets import TargetOptions, resolve
+from .targets import TargetOptions, check_sandbox_path, resolve
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
 DEFAULT_CONCURRENCY = 4
@@ -62,6 +62,8 @@ def _warn_if_secrets_in_data(desired, current) -> None:
         for phones in current.phones.values():
             for phone in phones:
                 yield phone.login
+        for users in (current.agent_logins or {}).values():   # named in the in-use warnings
+            yield from users
 
     labels = redaction.labels_in(values())
     if len(labels) == 1:
@@ -88,8 +90,8 @@ def _whole(text: str, least: int, most: int | None = None) -> int:
     except ValueError:
         value = None
     if value is None or value < least or (most is not None and value > most):
-        upper = f" to {most}" if most is not None else " or more"
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {least}{upper}")
+        span = f" from {least} to {most}" if most is not None else f", {least} or more"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number{span}")
     return value
 
 
@@ -406,6 +408,9 @@ def _interrupted_before_writes(name: str) -> None:
 
 def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
     current, result, document, limits, checksum = _planned(args, target, source)
+    # what the plan says apply will refuse, as this run (its overrides, the live state now) will
+    document = {**document, "refusals": list(refusals.reasons(
+        result, current, *limits, allow_deletes=args.allow_deletes, allow_in_use=args.allow_in_use_deletes))}
     _warn_if_secrets_in_data(source, current)
     outcome["plan_checksum"] = checksum
     outcome["document"] = document
@@ -430,6 +435,7 @@ def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
         else:
             progress.note(f"aliassync: {name} again: no longer waiting for lost answers")
 
+    outcome["on_signal"] = interrupt    # from here on, until apply returns, a signal never means "nothing written"
     try:
         applier = Applier(target.reader, writer, options, on_result=progress, interruption=interruption)
         with _signals(interrupt):
@@ -452,7 +458,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     outcome: dict = {}
     code, error, target = EXIT_ERROR, None, None
     try:
-        with _signals(_interrupted_before_writes):
+        with _signals(lambda name: outcome.get("on_signal", _interrupted_before_writes)(name)):
             # the files (or the saved plan) are checked before the target is even looked at
             saved = planfile.saved_plan_path(args.paths)
             if args.checksum and not saved:
@@ -520,9 +526,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         store.init_sandbox(args.path, seed.phones, aliases=seed.aliases, users=seed.users)
         _out(f"sandbox {args.path}: {len(seed.phones)} phones, {len(seed.aliases)} aliases\n")
         return EXIT_OK
-    if not os.path.isfile(args.path):
-        raise ConfigError(f"sandbox {args.path} does not exist; create it with "
-                          f"'aliassync sandbox init {args.path} --phones FILE'")
+    check_sandbox_path(args.path)
     faults = FaultSpec.parse(args.faults)
 
     def listening(url: str) -> None:   # only once the port is ours: a busy port fails before

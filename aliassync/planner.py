@@ -144,9 +144,8 @@ def plan(desired: Desired, current: Current) -> Plan:
     found = checks.warnings(desired, current)
     found += tuple(Warning("unaddressable", alias_id, unreachable[fold(alias_id)]) for alias_id in unaddressable)
     found += _in_use_warnings(result, current)
-    refused = [r for r in (refusals.delete_limit(result, settings.max_deletes, settings.max_delete_percent),
-                           refusals.agents_stranded(result, current)) if r]
-    return replace(result, warnings=found, refusals=tuple(refused))
+    refused = refusals.reasons(result, current, settings.max_deletes, settings.max_delete_percent)
+    return replace(result, warnings=found, refusals=refused)
 
 
 def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:

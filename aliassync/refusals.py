@@ -74,3 +74,11 @@ def agents_stranded(plan: Plan, current: Current, allowed: bool = False) -> str 
     listed = "; ".join(f"{alias_id} (users {_users(users)})" for alias_id, users in found.items())
     return (f"agents log in with {len(found)} alias(es) it deletes: {listed}; deleting them leaves those agents "
             f"without their default phone login; to delete them anyway, run with {ALLOW_IN_USE}")
+
+
+def reasons(plan: Plan, current: Current, max_deletes: int | None, max_percent: float | None, *,
+            allow_deletes: int | None = None, allow_in_use: bool = False) -> tuple[str, ...]:
+    """Every reason apply would refuse the plan, given the run's overrides (none: as the plan shows them)."""
+    found = (delete_limit(plan, max_deletes, max_percent, allow_deletes),
+             agents_stranded(plan, current, allow_in_use))
+    return tuple(reason for reason in found if reason)

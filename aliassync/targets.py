@@ -66,15 +66,22 @@ def _secret(file_option: str | None, env: Mapping[str, str], name: str, flag: st
     return value
 
 
+def check_sandbox_path(path: str) -> None:
+    """Refuse a sandbox path that is not a file, saying what it is instead."""
+    if os.path.isdir(path):
+        raise ConfigError(f"sandbox {path} is a directory, not a sandbox file")
+    if not os.path.isfile(path):
+        raise ConfigError(f"sandbox {path} does not exist; create it with "
+                          f"'aliassync sandbox init {path} --phones FILE'")
+
+
 def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
     from .sandbox.emulator import make_app
     from .sandbox.faults import FaultSpec, with_faults
     from .sandbox.store import open_store
 
     path = options.sandbox
-    if not os.path.isfile(path):
-        raise ConfigError(f"sandbox {path} does not exist; create it with "
-                          f"'aliassync sandbox init {path} --phones FILE'")
+    check_sandbox_path(path)
     # Only the command line may change the sandbox's well-known login: the environment names a real VICIdial.
     user = options.api_user or SANDBOX_USER
     password = SANDBOX_PASS
