@@ -20,13 +20,16 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Iterator, Sequence
 
-from . import __version__, drift, export, loader, planfile, redaction, refusals, render, results
-from .applier import DEFAULT_SETTLE, Applier, ApplyOptions, Interruption, check_phones, preflight
+from . import __version__, redaction
+from .output import drift, export, planfile, render, results
+from .files import loader
+from .core import refusals
+from .workflow.applier import DEFAULT_SETTLE, Applier, ApplyOptions, Interruption, check_phones, preflight
 from .errors import AliassyncError, ConfigError, LoadError, RefusedError
-from .planner import plan as make_plan
-from .progress import Progress
-from .model import shown
-from .targets import TargetOptions, check_sandbox_path, resolve
+from .core.planner import plan as make_plan
+from .output.progress import Progress
+from .core.model import shown
+from .workflow.targets import TargetOptions, check_sandbox_path, resolve
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
 DEFAULT_CONCURRENCY = 4
@@ -517,12 +520,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from . import phones_file
+    from .sandbox import seed_file
     from .sandbox import server, store
     from .sandbox.faults import FaultSpec
 
     if args.sandbox_command == "init":
-        seed = phones_file.load(args.phones)
+        seed = seed_file.load(args.phones)
         store.init_sandbox(args.path, seed.phones, aliases=seed.aliases, users=seed.users)
         _out(f"sandbox {args.path}: {len(seed.phones)} phones, {len(seed.aliases)} aliases\n")
         return EXIT_OK

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Location
+from .core.model import Location
 
 
 class AliassyncError(Exception):

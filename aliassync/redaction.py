@@ -8,7 +8,7 @@ channel's text is made:
 
 - VICIdial's answers that are not VICIdial lines (an HTML error page, a
   proxy's error): such a body could echo anything. (Its echo of a bad
-  login has exactly its password field masked, in vicidial_api.py.)
+  login has exactly its password field masked, in vicidial/api.py.)
 - messages built from a database driver's or HTTP library's exception;
 - log records of other libraries (httpx, httpcore, pymysql) and every
   traceback, through `RedactingFormatter`.

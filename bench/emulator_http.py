@@ -29,7 +29,6 @@ from aliassync.sandbox.emulator import WsgiApp, make_app
 from aliassync.sandbox.faults import FaultEvent, FaultSpec, with_faults
 from aliassync.sandbox.server import API_PATH, only_api_path
 from aliassync.sandbox.store import open_store
-from aliassync.vicidial_api import PROBE_ALIAS_ID
 
 HOST = "127.0.0.1"
 WORKERS = 20          # connections served at once: more than the highest concurrency measured
@@ -37,8 +36,9 @@ WRITES = ("add_phone_alias", "update_phone_alias")
 
 
 def call_kind(function: str, alias_id: str) -> str:
-    """`version`, `access probe` (aliassync's write-free login check), `write`, or the function's name."""
-    if function == "update_phone_alias" and alias_id == PROBE_ALIAS_ID:
+    """`version`, `access probe` (aliassync's write-free checks: a write function with no fields), `write`,
+    or the function's name."""
+    if function in WRITES and not alias_id:
         return "access probe"
     return "write" if function in WRITES else function
 

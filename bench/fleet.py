@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from aliassync.model import LiveAlias
+from aliassync.core.model import LiveAlias
 from aliassync.sandbox.store import init_mysql, init_sandbox
 
 CHANGE_KINDS = ("member-replaced", "members-reordered", "name-changed", "member-added",

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pymysql
 
-from aliassync.db_url import parse_db_url
+from aliassync.vicidial.db_url import parse_db_url
 
 DEFAULT_SERVER_URL = "mysql://root@127.0.0.1:3306/"
 

@@ -22,9 +22,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable, Sequence, TypeVar
 
-from aliassync import loader, render
-from aliassync.planner import plan as make_plan
-from aliassync.targets import TargetOptions, resolve
+from aliassync.files import loader
+from aliassync.output import render
+from aliassync.core.planner import plan as make_plan
+from aliassync.workflow.targets import TargetOptions, resolve
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pymysql
 import pytest
 
-from aliassync.db_url import parse_db_url
+from aliassync.vicidial.db_url import parse_db_url
 
 DEFAULT_TEST_DB_URL = "mysql://root@127.0.0.1:3306/"
 

@@ -6,8 +6,8 @@ real answers.
 """
 from __future__ import annotations
 
-from aliassync.model import Current, LiveAlias, Phone, fold
-from aliassync.target import WriteOutcome
+from aliassync.core.model import Current, LiveAlias, Phone, fold
+from aliassync.core.target import WriteOutcome
 
 
 class FakeVicidial:

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from aliassync.cli import main
-from aliassync.vicidial_api import ApiWriter
+from aliassync.vicidial.api import ApiWriter
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schema" / "plan.schema.json").read_text())
 OTHER_CHECKSUM = "sha256:" + "0123456789abcdef" * 4

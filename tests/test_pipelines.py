@@ -66,7 +66,7 @@ def test_the_github_workflow_has_its_triggers_and_jobs():
 
 
 def test_the_github_pr_comment_is_found_by_the_marker_the_markdown_plan_starts_with():
-    from aliassync.render import PR_COMMENT_MARKER
+    from aliassync.output.render import PR_COMMENT_MARKER
 
     assert f"marker='{PR_COMMENT_MARKER}'" in GITHUB.read_text()
     assert PR_COMMENT_MARKER in GITLAB.read_text()

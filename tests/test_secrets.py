@@ -29,7 +29,7 @@ import pytest
 
 from aliassync import redaction
 from aliassync.cli import main
-from aliassync.db_url import parse_db_url
+from aliassync.vicidial.db_url import parse_db_url
 from aliassync.retry import Backoff
 from aliassync.sandbox.faults import FaultSpec
 from aliassync.sandbox.server import API_PATH, running_sandbox
@@ -280,7 +280,7 @@ def warnings_of(err: str) -> list[str]:
 @pytest.fixture
 def default_password_dialer(mariadb_url, monkeypatch):
     """A real target whose database password is 1234, with a phone 1234 and a live alias team0 = 1234,100a."""
-    from aliassync.model import LiveAlias
+    from aliassync.core.model import LiveAlias
 
     init_mysql(mariadb_url, DATA_PHONES, api_user=API_USER, api_pass=API_PASS,
                aliases=[LiveAlias("team0", "Team zero", "1234,100a")])
@@ -346,9 +346,9 @@ def test_a_login_equal_to_the_database_password_shows_unchanged_everywhere(defau
 
 
 def test_a_login_equal_to_a_password_shows_on_the_progress_bar(capsys):
-    from aliassync.graph import ActionResult
-    from aliassync.plan import Action, AliasValues
-    from aliassync.progress import Progress
+    from aliassync.core.graph import ActionResult
+    from aliassync.core.plan import Action, AliasValues
+    from aliassync.output.progress import Progress
 
     redaction.register(DEFAULT_PASS)
     action = Action("create:team1", "create", "team1", "declared", after=AliasValues("team1", "Team", ("1234",)))

@@ -32,9 +32,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
-from ..db_url import parse_db_url
+from ..vicidial.db_url import parse_db_url
 from ..errors import AliassyncError
-from ..model import LiveAlias
+from ..core.model import LiveAlias
 
 SQLITE = "sqlite"
 MYSQL = "mysql"

@@ -17,7 +17,7 @@ import tempfile
 import atheris
 
 with atheris.instrument_imports():
-    from aliassync import loader
+    from aliassync.files import loader
     from aliassync.errors import LoadError
 
 LONGEST_LINE = loader.MAX_MESSAGE + 600    # the message plus its file:line:column

@@ -1,0 +1,84 @@
+"""Drift: how the live system differs from the files, per alias.
+
+Derived from the plan (the same comparison), but worded for a scheduled
+job that asks "did someone change the dialer by hand?", and never acting.
+Its JSON form is the plan document plus a `drift` list, so it is valid
+against `schema/plan.schema.json` like every `--format json` output.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.model import fold, shown
+from ..core.plan import Action, Plan
+from .render import PR_COMMENT_MARKER, warning_lines
+
+DRIFT_MARKER = PR_COMMENT_MARKER.replace("plan", "drift")
+
+
+def _members(logins) -> str:
+    """Members as the dialer holds them; an empty or space-padded item is quoted, never shown as nothing."""
+    return ",".join(shown(login) for login in logins) or "(none)"
+
+
+def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
+    """One drift entry; `replaced` maps folded ids whose case differs to the declared spelling."""
+    key = fold(action.alias_id)
+    if key in replaced:
+        if action.kind == "create":
+            return None
+        return {"alias_id": action.alias_id, "status": "case-differs",
+                "detail": f"the dialer spells the id {action.alias_id}, the files {replaced[key]}"}
+    if action.kind == "create":
+        return {"alias_id": action.alias_id, "status": "missing", "detail": "declared but not on the dialer"}
+    if action.kind == "delete":
+        if action.reason == "ensure: absent":
+            return {"alias_id": action.alias_id, "status": "present",
+                    "detail": "declared ensure: absent but exists on the dialer"}
+        return {"alias_id": action.alias_id, "status": "unexpected",
+                "detail": f"on the dialer but not declared (prune is on): logins {_members(action.before.phone_logins)}"}
+    change, before, after = action.change, action.before, action.after
+    parts = []
+    if change.name:
+        parts.append(f"alias_name {change.name[0]!r} on the dialer, {change.name[1]!r} in the files")
+    if before.logins_list != after.logins_list:
+        detail = f"logins {_members(before.phone_logins)} on the dialer, {_members(after.phone_logins)} in the files"
+        marks = [f"+{shown(m)}" for m in change.added] + [f"-{shown(m)}" for m in change.removed]
+        if change.reordered:
+            marks.append("order differs")
+        parts.append(f"{detail} ({', '.join(marks)})")
+    return {"alias_id": action.alias_id, "status": "changed", "detail": "; ".join(parts)}
+
+
+def drift_entries(plan: Plan) -> list[dict[str, Any]]:
+    deleted = {fold(a.alias_id) for a in plan.actions if a.kind == "delete"}
+    replaced = {fold(a.alias_id): a.alias_id for a in plan.actions
+                if a.kind == "create" and fold(a.alias_id) in deleted}
+    return [entry for action in plan.actions if (entry := _entry(action, replaced))]
+
+
+def render_text(document: dict[str, Any]) -> str:
+    entries = document["drift"]
+    lines = [f"  {e['status']}: {shown(e['alias_id'])}: {e['detail']}" for e in entries]
+    if document["warnings"]:
+        lines += ["Warnings:", *warning_lines(document)]
+    if entries:
+        lines.append(f"Drift: {len(entries)} alias(es) differ from the files.")
+    else:
+        lines.append(f"In sync: {document['summary']['in_sync']} declared aliases match the dialer.")
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    entries = document["drift"]
+    out = [DRIFT_MARKER, "### aliassync drift", ""]
+    warnings = [f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"]]
+    if warnings:
+        warnings = ["", "<details open><summary>Warnings</summary>", "", *warnings, "", "</details>"]
+    if not entries:
+        out.append(f"In sync: {document['summary']['in_sync']} declared aliases match the dialer.")
+        return "\n".join(out + warnings) + "\n"
+    out += [f"**{len(entries)} alias(es) differ from the files.**", "", "| alias | drift | detail |",
+            "| --- | --- | --- |"]
+    out += [f"| `{shown(e['alias_id'])}` | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
+    return "\n".join(out + warnings) + "\n"

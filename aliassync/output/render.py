@@ -1,0 +1,199 @@
+"""Plan output: one document built from the Plan, three ways to show it.
+
+`plan_document()` is the single view: JSON output is that document as it
+is (valid against `schema/plan.schema.json`), and the text and markdown
+renderers format the same document, so the three cannot disagree.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import __version__
+from ..core.model import shown
+from ..core.plan import Action, Plan
+
+FORMAT_VERSION = 1
+PR_COMMENT_MARKER = "<!-- aliassync-plan -->"
+SYMBOL = {"create": "+", "update": "~", "delete": "-"}
+
+
+def _values(name: str, logins) -> dict[str, Any]:
+    return {"alias_name": name, "phone_logins": list(logins)}
+
+
+def _action_entry(action: Action) -> dict[str, Any]:
+    before = action.before
+    after = action.after
+    change = action.change
+    return {
+        "key": action.key,
+        "action": action.kind,
+        "resource": action.resource,
+        "alias_id": action.alias_id,
+        "reason": action.reason,
+        "depends_on": list(action.depends_on),
+        "before": _values(before.alias_name, before.phone_logins) if before else None,
+        "after": _values(after.alias_name, after.phone_logins) if after else None,
+        "changes": None if change is None else {
+            "alias_name": None if change.name is None else {"before": change.name[0], "after": change.name[1]},
+            "added": list(change.added),
+            "removed": list(change.removed),
+            "reordered": change.reordered,
+        },
+    }
+
+
+def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None = None,
+                  show_unmanaged: bool = False) -> dict[str, Any]:
+    """The plan as one JSON-ready document."""
+    document: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "aliassync_version": __version__,
+        "target": target,
+        "vicidial_version": vicidial_version,
+        "summary": {
+            "create": plan.count("create"),
+            "update": plan.count("update"),
+            "delete": plan.count("delete"),
+            "in_sync": len(plan.in_sync),
+            "unmanaged": len(plan.unmanaged),
+            "ignored": len(plan.ignored),
+            "protected": len(plan.protected),
+            "unaddressable": len(plan.unaddressable),
+            "managed_live": plan.managed_live,
+        },
+        "actions": [_action_entry(a) for a in plan.actions],
+        "warnings": [{"code": w.code, "alias_id": w.alias_id, "message": w.message} for w in plan.warnings],
+        "refusals": list(plan.refusals),
+    }
+    if show_unmanaged:
+        document["unmanaged"] = list(plan.unmanaged)
+        document["ignored"] = list(plan.ignored)
+        document["protected"] = list(plan.protected)
+        document["unaddressable"] = list(plan.unaddressable)
+    return document
+
+
+def summary_line(document: dict[str, Any]) -> str:
+    s = document["summary"]
+    if not document["actions"]:
+        head = "No changes. The live aliases match the files."
+    else:
+        head = f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+    left = [f"{s['in_sync']} in sync", f"{s['unmanaged']} unmanaged", f"{s['ignored']} ignored"]
+    if s["protected"]:
+        left.append(f"{s['protected']} protected")
+    if s.get("unaddressable"):
+        left.append(f"{s['unaddressable']} unaddressable")
+    return f"{head} Left alone: {', '.join(left)}."
+
+
+def refusal_lines(document: dict[str, Any]) -> list[str]:
+    return [f"Apply will refuse: {reason}." for reason in document.get("refusals", ())]
+
+
+def _logins(logins: list[str]) -> str:
+    """Members as the dialer holds them: an empty or space-padded item is quoted, never shown as nothing."""
+    return ", ".join(shown(login) for login in logins) if logins else "(none)"
+
+
+def _detail_lines(entry: dict[str, Any]) -> list[str]:
+    before, after, changes = entry["before"], entry["after"], entry["changes"]
+    if entry["action"] == "create":
+        return [f"alias_name:   {after['alias_name']!r}", f"phone_logins: {_logins(after['phone_logins'])}"]
+    if entry["action"] == "delete":
+        return [f"alias_name:   {before['alias_name']!r}", f"phone_logins: {_logins(before['phone_logins'])}"]
+    lines = []
+    if changes["alias_name"]:
+        lines.append(f"alias_name:   {changes['alias_name']['before']!r} -> {changes['alias_name']['after']!r}")
+    if before["phone_logins"] != after["phone_logins"]:
+        lines.append(f"phone_logins: {_logins(before['phone_logins'])} -> {_logins(after['phone_logins'])}")
+        lines.extend(f"  + {shown(login)}" for login in changes["added"])
+        lines.extend(f"  - {shown(login)}" for login in changes["removed"])
+        if changes["reordered"]:
+            lines.append("  order of members changed (VICIdial uses the order)")
+    return lines
+
+
+def _heading(entry: dict[str, Any]) -> str:
+    reason = entry["reason"]
+    note = "" if reason == "declared" else f"  ({reason})"
+    return f"{SYMBOL[entry['action']]} {entry['action']} {shown(entry['alias_id'])}{note}"
+
+
+def _left_alone(document: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    return [(label, [shown(n) for n in document[label]])
+            for label in ("unmanaged", "ignored", "protected", "unaddressable") if document.get(label)]
+
+
+def warning_lines(document: dict[str, Any]) -> list[str]:
+    return [f"  ! alias {shown(w['alias_id'])}: {w['message']}" for w in document["warnings"]]
+
+
+def render_text(document: dict[str, Any]) -> str:
+    out: list[str] = []
+    if document["vicidial_version"] or document["target"]:
+        parts = [p for p in (document["target"], document["vicidial_version"] and
+                             f"VICIdial {document['vicidial_version']}") if p]
+        out.append(f"Target: {' · '.join(parts)}")
+        out.append("")
+    for entry in document["actions"]:
+        out.append(f"  {_heading(entry)}")
+        out.extend(f"      {line}" for line in _detail_lines(entry))
+    if document["actions"]:
+        out.append("")
+    if document["warnings"]:
+        out.append("Warnings:")
+        out.extend(warning_lines(document))
+        out.append("")
+    for label, names in _left_alone(document):
+        out.append(f"{label.capitalize()}: {', '.join(names)}")
+    out.append(summary_line(document))
+    out.extend(refusal_lines(document))
+    return "\n".join(out) + "\n"
+
+
+def render_markdown(document: dict[str, Any]) -> str:
+    out = [PR_COMMENT_MARKER, "### aliassync plan", ""]
+    if document["vicidial_version"] or document["target"]:
+        out.append(f"Target: `{document['target']}` · VICIdial `{document['vicidial_version']}`")
+        out.append("")
+    out.append(f"**{summary_line(document)}**")
+    out.append("")
+    for line in refusal_lines(document):
+        out.append(f"> [!WARNING]\n> {line}")
+        out.append("")
+    if document["actions"]:
+        out.append("```diff")
+        for entry in document["actions"]:
+            out.append(_heading(entry).replace("~ update", "! update", 1))
+            out.extend(f"    {line}" for line in _detail_lines(entry))
+        out.append("```")
+        out.append("")
+    if document["warnings"]:
+        out.append("<details open><summary>Warnings</summary>")
+        out.append("")
+        out.extend(f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"])
+        out.append("")
+        out.append("</details>")
+        out.append("")
+    for label, names in _left_alone(document):
+        out.append(f"<details><summary>{label.capitalize()} ({len(names)})</summary>")
+        out.append("")
+        out.append(", ".join(f"`{n}`" for n in names))
+        out.append("")
+        out.append("</details>")
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}
+
+
+def render(document: dict[str, Any], fmt: str) -> str:
+    return RENDERERS[fmt](document)

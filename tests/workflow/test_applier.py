@@ -1,0 +1,237 @@
+"""The applier against an in-memory target: preflight, order, outcomes, read-back."""
+import pytest
+
+from aliassync.workflow.applier import Applier, ApplyOptions, check_delete_limits, preflight
+from aliassync.errors import RefusedError
+from aliassync.core.model import Desired, DesiredAlias, LiveAlias, Settings
+from aliassync.core.planner import plan
+from aliassync.core.target import WriteOutcome
+
+from fakes import FakeVicidial
+
+
+def plan_for(vicidial, *aliases, **settings):
+    return plan(Desired(tuple(aliases), Settings(**settings)), vicidial.read())
+
+
+def apply(vicidial, the_plan, sleeps=None, **options):
+    sleep = (sleeps.append if sleeps is not None else lambda seconds: None)
+    return Applier(vicidial, vicidial, ApplyOptions(**options), sleep=sleep).apply(the_plan)
+
+
+def test_a_member_that_is_not_a_phone_refuses_the_whole_apply_and_lists_every_one():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a,b")])
+    the_plan = plan_for(vicidial, DesiredAlias("s0", "Zero", ("a", "b")),
+                        DesiredAlias("s1", "S", ("x", "b")), DesiredAlias("s2", "T", ("y", "x")))
+    with pytest.raises(RefusedError) as caught:
+        preflight(the_plan, vicidial.read(), None, None, ApplyOptions())
+    assert str(caught.value) == ("apply refused, nothing written: 2 login(s) are not phones: "
+                                 "x (in s1, s2); y (in s2)")
+    assert vicidial.calls == []
+
+
+def test_logins_are_matched_to_phones_case_insensitively():
+    vicidial = FakeVicidial(phones=("100a", "100B"))
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("100A", "100b")))
+    preflight(the_plan, vicidial.read(), None, None, ApplyOptions())   # no refusal
+
+
+def test_creates_and_updates_run_before_deletes_and_all_land():
+    vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a"), LiveAlias("s1", "S", "a,b")])
+    the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False),
+                        DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("a", "b")))
+    report = apply(vicidial, the_plan)
+    assert vicidial.calls == [("update", "s1"), ("create", "s2"), ("delete", "old")]
+    assert report.counts == {"done": 3, "failed": 0, "skipped": 0, "conflict": 0, "unknown": 0}
+    assert vicidial.aliases["s1"].logins_list == "c,b"
+
+
+def test_a_failed_update_keeps_every_delete_from_running():
+    vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a"), LiveAlias("s1", "S", "a,b")])
+    vicidial.script["update:s1"] = [WriteOutcome("refused", "ERROR: update_phone_alias PHONE DOES NOT EXIST: |u|c",
+                                                 final=True)]
+    the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False),
+                        DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("a", "b")))
+    report = apply(vicidial, the_plan)
+    assert [(r.action.key, r.status) for r in report.results] == [
+        ("delete:old", "skipped"), ("update:s1", "failed"), ("create:s2", "done")]
+    assert "old" in vicidial.aliases
+
+
+def test_a_case_change_deletes_the_old_spelling_then_creates_the_new():
+    vicidial = FakeVicidial(aliases=[LiveAlias("SALES1", "S", "a,b")])
+    report = apply(vicidial, plan_for(vicidial, DesiredAlias("sales1", "S", ("a", "b"))))
+    assert vicidial.calls == [("delete", "SALES1"), ("create", "sales1")]
+    assert report.complete
+    assert vicidial.aliases["sales1"].alias_id == "sales1"
+
+
+def test_success_that_the_database_did_not_keep_is_a_failed_verification():
+    vicidial = FakeVicidial()
+    original = vicidial.write
+
+    def cutting_write(action):
+        outcome = original(action)
+        alias = vicidial.aliases["s1"]
+        vicidial.aliases["s1"] = LiveAlias(alias.alias_id, alias.alias_name[:5], alias.logins_list)
+        return outcome
+
+    vicidial.write = cutting_write
+    report = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "Sales floor", ("a", "b"))))
+    (result,) = report.results
+    assert result.status == "failed"
+    assert result.message == ("VICIdial answered SUCCESS but the database holds s1 name 'Sales' logins 'a,b', "
+                              "not s1 name 'Sales floor' logins 'a,b'")
+
+
+def test_an_unknown_outcome_is_settled_by_reading_the_alias_back():
+    vicidial = FakeVicidial()
+    original = vicidial.write
+
+    def lost_answer(action):
+        original(action)                       # the write happened ...
+        return WriteOutcome("unknown", "HTTP 500 from http://dialer/")   # ... but the answer was lost
+
+    vicidial.write = lost_answer
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))).results
+    assert (result.status, result.message) == (
+        "done", "outcome unknown (HTTP 500 from http://dialer/); read back: as asked")
+
+
+def test_an_unknown_outcome_with_the_alias_untouched_is_sent_again_after_a_backoff():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "empty answer from http://dialer/")]
+    sleeps = []
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps, settle=0).results
+    assert (result.status, result.attempts) == ("done", 2)
+    assert vicidial.calls == [("create", "s1"), ("create", "s1")]
+    assert len(sleeps) == 1 and 0 <= sleeps[0] <= 0.5
+
+
+def test_resends_stop_at_the_retry_budget():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 502 from http://dialer/")] * 5
+    sleeps = []
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b"))), sleeps, settle=0).results
+    assert (result.status, result.attempts) == ("failed", 3)
+    assert result.message == "HTTP 502 from http://dialer/; gave up after 3 attempts (read back: not written)"
+    assert len(sleeps) == 2 and sleeps[1] <= 1.0
+
+
+def test_a_refused_connection_wrote_nothing_and_is_sent_again():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "could not connect to http://dialer/; nothing was sent",
+                                                 sent=False)]
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))).results
+    assert (result.status, result.attempts) == ("done", 2)
+
+
+def test_a_final_refusal_is_never_sent_again():
+    vicidial = FakeVicidial()
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "ERROR: add_phone_alias PHONE DOES NOT EXIST: |u|a",
+                                                 final=True)]
+    (result,) = apply(vicidial, plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))).results
+    assert (result.status, result.attempts) == ("failed", 1)
+
+
+def test_an_unknown_outcome_with_a_foreign_change_is_a_conflict():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+
+    def lost_answer_and_someone_else_wrote(action):
+        vicidial.aliases["s1"] = LiveAlias("s1", "Theirs", "c")
+        return WriteOutcome("unknown", "connection dropped by http://dialer/")
+
+    vicidial.write = lost_answer_and_someone_else_wrote
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message) == (
+        "conflict", "outcome unknown (connection dropped by http://dialer/); read back: s1 name 'Theirs' "
+                    "logins 'c', neither what the plan saw nor what was asked")
+
+
+def test_a_change_made_after_the_plan_is_a_conflict_and_survives():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a,b"), LiveAlias("s2", "T", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("c", "b")), DesiredAlias("s2", "T", ("b", "a")))
+    vicidial.aliases["s1"] = LiveAlias("s1", "S", "d,b")        # the admin screen, meanwhile
+    report = apply(vicidial, the_plan)
+    assert [(r.action.key, r.status, r.attempts) for r in report.results] == [
+        ("update:s1", "conflict", 0), ("update:s2", "done", 1)]
+    assert report.results[0].message == ("changed since the plan: it saw s1 name 'S' logins 'a,b', now s1 name 'S' "
+                                         "logins 'd,b'; not overwritten")
+    assert vicidial.aliases["s1"].logins_list == "d,b"
+    assert vicidial.calls == [("update", "s2")]
+
+
+def test_a_change_someone_already_made_is_done_without_a_write():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a,b")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("c", "b")))
+    vicidial.aliases["s1"] = LiveAlias("s1", "S", "c,b")
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message, result.attempts) == ("done", "already as asked; nothing sent", 0)
+    assert vicidial.calls == []
+
+
+def test_delete_limits_name_the_rule_and_the_numbers():
+    vicidial = FakeVicidial(aliases=[LiveAlias(f"x{i}", "X", "a") for i in range(11)])
+    the_plan = plan_for(vicidial, prune=True)
+    # one delete is fine; the eleventh trips max_deletes 10
+    check_delete_limits(plan_for(FakeVicidial(aliases=[LiveAlias("x0", "X", "a")]), prune=True), 10, None, None)
+    with pytest.raises(RefusedError) as caught:
+        check_delete_limits(the_plan, 10, None, None)
+    assert str(caught.value) == ("apply refused, nothing written: 11 deletes is over max_deletes 10; "
+                                 "to allow it, run with --allow-deletes 11")
+    check_delete_limits(the_plan, 10, None, 11)          # the run allows it
+
+
+def test_the_delete_percentage_counts_managed_live_aliases():
+    vicidial = FakeVicidial(aliases=[LiveAlias(f"x{i}", "X", "a") for i in range(4)])
+    the_plan = plan_for(vicidial, DesiredAlias("x0", "X", ("a", "b")), DesiredAlias("x1", "X", ("a", "b")),
+                        prune=True)
+    with pytest.raises(RefusedError) as caught:
+        check_delete_limits(the_plan, None, 25, None)
+    assert str(caught.value) == ("apply refused, nothing written: 2 deletes is 50.0% of the 4 managed live "
+                                 "aliases, over max_delete_percent 25; to allow it, run with --allow-deletes 2")
+
+
+def test_the_read_back_reads_only_the_aliases_written_never_the_whole_state():
+    # at 100,000 aliases a whole read after every apply cost seconds and 140 MB; only the written ones matter
+    vicidial = FakeVicidial(aliases=[LiveAlias(f"x{i}", "X", "a") for i in range(50)])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    reads, whole = [], []
+    original = vicidial.read_aliases
+    vicidial.read_aliases = lambda ids: reads.append(list(ids)) or original(ids)
+    vicidial.read = lambda: whole.append(1)
+    report = apply(vicidial, the_plan)
+    assert report.complete
+    assert whole == []                      # the state is never read whole during apply
+    assert reads == [["s1"], ["s1"]]        # the conflict check, then the read-back
+
+
+def test_a_delete_answered_success_but_not_carried_out_fails_its_read_back():
+    vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False))
+    vicidial.write = lambda action: WriteOutcome("success", "SUCCESS: update_phone_alias PHONE ALIAS HAS BEEN "
+                                                            "DELETED - apiuser|old")   # ... but nothing went
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message) == (
+        "failed", "VICIdial answered SUCCESS but the database holds old name 'O' logins 'a', not no such alias")
+
+
+def test_a_read_back_that_cannot_be_done_leaves_the_apply_unverified_not_crashed():
+    from aliassync.errors import TargetError
+
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    original, calls = vicidial.read_aliases, []
+
+    def failing_second_read(ids):
+        calls.append(ids)
+        if len(calls) == 2:
+            raise TargetError("cannot read the live state from sandbox: gone")
+        return original(ids)
+
+    vicidial.read_aliases = failing_second_read
+    report = apply(vicidial, the_plan)
+    assert [r.status for r in report.results] == ["done"]
+    assert report.unverified == "cannot read the live state from sandbox: gone"
+    assert not report.complete              # so apply exits 3 and says it could not check
