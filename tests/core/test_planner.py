@@ -1,4 +1,5 @@
 """The planner: a pure function, tested exactly."""
+import deepdiff
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -139,7 +140,6 @@ _DECLARED = st.lists(st.sampled_from(["a", "b", "c", "A", "ab", "100", "0100", "
 @given(live=st.lists(_LIVE_ITEM, max_size=9), declared=_DECLARED, renamed=st.booleans())
 def test_describe_change_reads_a_change_as_deepdiff_did(live, declared, renamed):
     """describe_change replaced DeepDiff(ignore_order, report_repetition), 700 times slower; same answers."""
-    deepdiff = pytest.importorskip("deepdiff")
     stored = LiveAlias("s1", "S", ",".join(live))
     before = {"alias_name": "S", "phone_logins": list(stored.phone_logins)}
     after = {"alias_name": "T" if renamed else "S", "phone_logins": declared}
