@@ -1,4 +1,4 @@
-"""The command line: parses arguments, wires the pipeline, maps outcomes to exit codes.
+"""The command line: parses arguments, hands the run to the Manager, prints, maps outcomes to exit codes.
 
 Human output goes to stdout; logs and progress go to stderr. User errors
 are one line each (one per problem for invalid files); a traceback is
@@ -14,22 +14,18 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import threading
 from contextlib import contextmanager
-from itertools import chain
 from typing import Iterator, Sequence
 
 from . import __version__, redaction
-from .output import drift, export, planfile, render, results
-from .files import loader
-from .core import refusals
-from .workflow.applier import DEFAULT_SETTLE, Applier, ApplyOptions, Interruption, check_phones, preflight
-from .errors import AliassyncError, ConfigError, LoadError, RefusedError
-from .core.planner import plan as make_plan
-from .output.progress import Progress
 from .core.model import shown
-from .workflow.targets import TargetOptions, check_sandbox_path, resolve
+from .errors import AliassyncError, ConfigError, LoadError, RefusedError
+from .output import drift, render, results
+from .output.progress import Progress
+from .workflow.applier import DEFAULT_SETTLE, ApplyOptions, Interruption
+from .workflow.manager import Manager, check_writable
+from .workflow.targets import TargetOptions, check_sandbox_path
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL = 0, 1, 2, 3
 DEFAULT_CONCURRENCY = 4
@@ -45,36 +41,6 @@ def _out(text: str) -> None:
 def _err(line: str) -> None:
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
-
-
-def _warn_if_secrets_in_data(desired, current) -> None:
-    """One warning, naming no value, when a secret equals a value of the data (never masked, so shown).
-
-    `desired` is the Desired state, a SavedPlan, or None (export).
-    """
-    if isinstance(desired, planfile.SavedPlan):
-        declared = (a.after or a.before for a in desired.plan.actions)
-    else:
-        declared = desired.aliases if desired else ()
-
-    def values():   # read only when a secret is registered
-        for alias in chain(declared, current.aliases.values()):
-            yield alias.alias_id
-            yield alias.alias_name or ""
-            yield from alias.phone_logins
-        for phones in current.phones.values():
-            for phone in phones:
-                yield phone.login
-        for users in (current.agent_logins or {}).values():   # named in the in-use warnings
-            yield from users
-
-    labels = redaction.labels_in(values())
-    if len(labels) == 1:
-        log.warning("warning: the %s equals a value in the data (an alias id, name or phone login); data is "
-                    "never masked, so output may show it; choose another password", labels[0])
-    elif labels:
-        log.warning("warning: the %s equal values in the data (alias ids, names or phone logins); data is "
-                    "never masked, so output may show them; choose other passwords", " and the ".join(labels))
 
 
 # ---------------------------------------------------------------- arguments
@@ -216,26 +182,11 @@ def _target_options(args: argparse.Namespace) -> TargetOptions:
                          api_pass_file=args.api_pass_file, db_url_file=args.db_url_file, source=args.source)
 
 
+def _manager(args: argparse.Namespace) -> Manager:
+    return Manager(_target_options(args))
+
+
 # ---------------------------------------------------------------- commands
-
-def _load(paths: Sequence[str]):
-    desired = loader.load(paths)
-    log.info("load: %d aliases from %d file(s)", len(desired.aliases), len(desired.sources))
-    return desired
-
-
-def _plan(desired, target):
-    current = target.reader.read()
-    result = make_plan(desired, current)
-    log.info("plan: %d to create, %d to update, %d to delete",
-             result.count("create"), result.count("update"), result.count("delete"))
-    return current, result
-
-
-def _document(result, target, version, show_unmanaged: bool = False) -> dict:
-    return render.plan_document(result, target=target.description, vicidial_version=version,
-                                show_unmanaged=show_unmanaged)
-
 
 def _github_annotation(problem) -> str:
     """A GitHub Actions `::error` workflow command, escaped as the runner expects."""
@@ -249,23 +200,10 @@ def _github_annotation(problem) -> str:
     return f"::error file={prop(loc.file)},line={loc.line},col={loc.column}::{data(problem.message)}\n"
 
 
-def _writable(path: str, option: str) -> None:
-    """Refuse, before anything is read or written, a path the run could not write its file to."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path} is a directory; give a file path")
-    if not os.path.isdir(directory):
-        raise ConfigError(f"{option} {path}: the directory {directory} does not exist")
-    try:
-        with tempfile.NamedTemporaryFile(prefix=".aliassync-check-", dir=directory):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"{option} {path}: cannot write in {directory}: {exc.strerror}") from None
-
-
 def cmd_validate(args: argparse.Namespace) -> int:
+    manager = _manager(args)
     try:
-        desired = _load(args.paths)
+        desired = manager.load(args.paths)
     except LoadError as error:
         for problem in error.problems:
             if args.format == "github" and problem.location:
@@ -274,44 +212,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 _err(str(problem))
         return EXIT_ERROR
     if args.check_target:
-        target = resolve(_target_options(args), needs_api=False, writes=False)
-        try:
-            current = target.reader.read()
-        finally:
-            target.close()
-        _warn_if_secrets_in_data(desired, current)
-        result = make_plan(desired, current)
+        _, result, refusal = manager.validate(args.paths, check_target=True)
         for warning in result.warnings:
             _err(f"warning: {warning}")
-        # Warnings alone never fail validation; what apply would refuse does, and says why.
-        check_phones(result, current)
+        if refusal:   # warnings alone never fail validation; what apply would refuse does, and says why
+            raise RefusedError(refusal)
     _out(f"{len(desired.aliases)} aliases in {len(desired.sources)} file(s): valid\n")
     return EXIT_OK
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    if args.out:
-        _writable(args.out, "--out")
-    desired = _load(args.paths)
-    target = resolve(_target_options(args), writes=False)
-    try:
-        current, result = _plan(desired, target)
-        version = target.version()
-    finally:
-        target.close()
-    _warn_if_secrets_in_data(desired, current)
-    document = _document(result, target, version, args.show_unmanaged)
-    saved = None
-    if args.out:
-        settings = desired.settings
-        try:
-            checksum = planfile.save(args.out, result, current, document, target=target.description,
-                                     sources=desired.sources, max_deletes=settings.max_deletes,
-                                     max_delete_percent=settings.max_delete_percent)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the plan to {args.out}: {exc.strerror}") from None
-        saved = {"path": args.out, "checksum": checksum}
-        log.info("plan: saved to %s (%s)", args.out, checksum)
+    run = _manager(args).plan(args.paths, show_unmanaged=args.show_unmanaged, out=args.out)
+    document, saved = run.document, run.saved
     if args.format == "json":
         _out(render.render_json({**document, "saved_plan": saved} if saved else document))
     else:
@@ -319,18 +231,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if saved:
             _out(f"Saved plan: {saved['path']} ({saved['checksum']}); apply it with: "
                  f"aliassync apply {saved['path']} --checksum {saved['checksum']}\n")
-    return EXIT_CHANGES if result.has_changes else EXIT_OK
+    return EXIT_CHANGES if run.plan.has_changes else EXIT_OK
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    desired = _load(args.paths)
-    target = resolve(_target_options(args), needs_api=False, writes=False)
-    try:
-        current, result = _plan(desired, target)
-    finally:
-        target.close()
-    _warn_if_secrets_in_data(desired, current)
-    document = {**_document(result, target, None), "drift": drift.drift_entries(result)}
+    document = _manager(args).drift(args.paths)
     renderers = {"text": drift.render_text, "markdown": drift.render_markdown, "json": render.render_json}
     _out(renderers[args.format](document))
     return EXIT_CHANGES if document["drift"] else EXIT_OK
@@ -375,20 +280,6 @@ def _report_text(report, interrupted: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _planned(args: argparse.Namespace, target, source):
-    """(current, plan, document, delete limits, checksum) from a saved plan or from the files."""
-    if isinstance(source, planfile.SavedPlan):
-        path = args.paths[0]
-        current = target.reader.read()
-        planfile.check_current(source, current, target.description, path)
-        log.info("apply: saved plan %s (%s) still matches the live state", path, source.checksum)
-        return current, source.plan, source.document, (source.max_deletes, source.max_delete_percent), source.checksum
-    current, result = _plan(source, target)
-    document = _document(result, target, target.version())
-    settings = source.settings
-    return current, result, document, (settings.max_deletes, settings.max_delete_percent), None
-
-
 @contextmanager
 def _signals(handler) -> Iterator[None]:
     """SIGINT and SIGTERM go to `handler(name)` inside the block (main thread only)."""
@@ -409,24 +300,17 @@ def _interrupted_before_writes(name: str) -> None:
     raise KeyboardInterrupt(name)
 
 
-def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
-    current, result, document, limits, checksum = _planned(args, target, source)
-    # what the plan says apply will refuse, as this run (its overrides, the live state now) will
-    document = {**document, "refusals": list(refusals.reasons(
-        result, current, *limits, allow_deletes=args.allow_deletes, allow_in_use=args.allow_in_use_deletes))}
-    _warn_if_secrets_in_data(source, current)
-    outcome["plan_checksum"] = checksum
-    outcome["document"] = document
-    if args.format != "json":
-        _out(render.render(document, args.format))
-    if not result.has_changes:
-        return EXIT_OK
+def _apply(args: argparse.Namespace, manager: Manager, target, source, outcome: dict) -> int:
     options = ApplyOptions(allow_deletes=args.allow_deletes, allow_in_use=args.allow_in_use_deletes,
                            fail_fast=args.fail_fast, workers=args.concurrency, settle=args.settle)
-    preflight(result, current, *limits, options)
-    _confirm(len(result.actions), target.description, args.yes)
-    writer = target.make_writer()
-    progress = Progress(len(result.actions), sys.stderr, bar=sys.stderr.isatty() and not args.quiet)
+    planned = manager.planned(target, source, options)
+    outcome["plan_checksum"] = planned.checksum
+    outcome["document"] = planned.document
+    if args.format != "json":
+        _out(render.render(planned.document, args.format))
+    if not planned.plan.has_changes:
+        return EXIT_OK
+    progress = Progress(len(planned.plan.actions), sys.stderr, bar=sys.stderr.isatty() and not args.quiet)
     interruption = Interruption()
 
     def interrupt(name: str) -> None:
@@ -438,13 +322,13 @@ def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
         else:
             progress.note(f"aliassync: {name} again: no longer waiting for lost answers")
 
-    outcome["on_signal"] = interrupt    # from here on, until apply returns, a signal never means "nothing written"
-    try:
-        applier = Applier(target.reader, writer, options, on_result=progress, interruption=interruption)
-        with _signals(interrupt):
-            report = applier.apply(result)
-    finally:
-        writer.close()
+    def confirm(count: int, description: str) -> None:
+        _confirm(count, description, args.yes)
+        # from here on, until apply returns, a signal never means "nothing written"
+        outcome["on_signal"] = interrupt
+
+    report = manager.carry_out(target, planned, options, confirm=confirm, on_result=progress,
+                               interruption=interruption)
     outcome["report"] = report
     stopped = interruption.reason or any(r.stop for r in report.results)
     outcome["interrupted"] = interruption.reason or None
@@ -457,19 +341,16 @@ def _apply(args: argparse.Namespace, target, source, outcome: dict) -> int:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     if args.result:
-        _writable(args.result, "--result")
+        check_writable(args.result, "--result")
+    manager = _manager(args)
     outcome: dict = {}
     code, error, target = EXIT_ERROR, None, None
     try:
         with _signals(lambda name: outcome.get("on_signal", _interrupted_before_writes)(name)):
             # the files (or the saved plan) are checked before the target is even looked at
-            saved = planfile.saved_plan_path(args.paths)
-            if args.checksum and not saved:
-                raise ConfigError("--checksum is for a saved plan (aliassync apply PLAN --checksum sha256:HEX), "
-                                  "not for desired-state files")
-            source = planfile.load(saved, expected_checksum=args.checksum) if saved else _load(args.paths)
-            target = resolve(_target_options(args))
-            code = _apply(args, target, source, outcome)
+            source = manager.apply_source(args.paths, args.checksum)
+            target = manager.target()
+            code = _apply(args, manager, target, source, outcome)
         return code
     except AliassyncError as exc:
         error, code = exc, exc.exit_code
@@ -495,14 +376,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    target = resolve(_target_options(args), needs_api=False, writes=False)
-    try:
-        current = target.reader.read()
-    finally:
-        target.close()
-    _warn_if_secrets_in_data(None, current)
-    text = export.export_text(current, target.description)
-    for line in export.warnings(current):
+    text, warnings, count = _manager(args).export()
+    for line in warnings:
         _err(f"warning: {line}")
     if not args.out:
         _out(text)
@@ -515,7 +390,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.out} exists; pass --force to overwrite it") from None
     except OSError as exc:
         raise ConfigError(f"cannot write {args.out}: {exc.strerror}") from None
-    log.info("export: %d aliases written to %s", len(current.aliases), args.out)
+    log.info("export: %d aliases written to %s", count, args.out)
     return EXIT_OK
 
 

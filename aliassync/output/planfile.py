@@ -41,6 +41,7 @@ class SavedPlan:
     max_deletes: int | None
     max_delete_percent: float | None
     document: dict[str, Any]
+    path: str = ""                      # where it was read from
 
 
 def _canonical(value: Any) -> bytes:
@@ -197,7 +198,7 @@ def load(path: str, expected_checksum: str | None = None) -> SavedPlan:
                 managed_live=summary["managed_live"])
     settings = data["settings"]
     return SavedPlan(plan, data["target"], checksum, data["fingerprint"], settings["max_deletes"],
-                     settings["max_delete_percent"], document)
+                     settings["max_delete_percent"], document, path)
 
 
 def check_current(saved: SavedPlan, current: Current, target: str, path: str) -> None:
