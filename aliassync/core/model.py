@@ -67,19 +67,34 @@ class DesiredAlias:
 
 
 @dataclass(frozen=True)
+class PhoneSettings:
+    """`settings.phones`: the same three as for aliases, by phone login."""
+
+    prune: bool = False
+    ignore: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     prune: bool = False
     ignore: tuple[str, ...] = ()
     protected: tuple[str, ...] = ()
     max_deletes: int | None = None
     max_delete_percent: float | None = None
+    phones: PhoneSettings = PhoneSettings()
 
 
 @dataclass(frozen=True)
 class Desired:
+    """The desired state: aliases (stations' included), phones (stations' included) and the
+    `servers:` letters (server_ip -> letter). Phones are `core.phone.DesiredPhone` values."""
+
     aliases: tuple[DesiredAlias, ...]
     settings: Settings = Settings()
     sources: tuple[str, ...] = ()
+    phones: tuple = ()
+    servers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

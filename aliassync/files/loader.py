@@ -426,7 +426,7 @@ def _check_logins(source: _Source, alias_id: str, logins: tuple[str, ...]) -> No
                     f"{MIN_LIST_CHARS} characters; VICIdial refuses {logins[0]!r} alone")
 
 
-SETTING_KEYS = frozenset(Settings.__dataclass_fields__)
+SETTING_KEYS = frozenset(Settings.__dataclass_fields__) - {"phones"}   # settings.phones: see _phone_settings
 
 
 def _merge_settings(sources: list[_Source]) -> dict[str, Any]:
