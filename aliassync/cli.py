@@ -264,9 +264,9 @@ def _report_text(report, interrupted: str = "") -> str:
     lines = []
     for (status, message), actions in groups.items():
         if len(actions) <= GROUPED:
-            lines.extend(f"  {status}: {a.kind} {shown(a.alias_id)}: {message}" for a in actions)
+            lines.extend(f"  {status}: {a.kind} {shown(a.name)}: {message}" for a in actions)
         else:
-            first = ", ".join(f"{a.kind} {shown(a.alias_id)}" for a in actions[:GROUPED])
+            first = ", ".join(f"{a.kind} {shown(a.name)}" for a in actions[:GROUPED])
             lines.append(f"  {status}: {len(actions)} actions ({first} and {len(actions) - GROUPED} more): {message}")
     counts = report.counts
     head = f"Apply interrupted ({interrupted}): " if interrupted else "Apply: "

@@ -46,14 +46,14 @@ class FakeVicidial:
     def write(self, action) -> WriteOutcome:
         if self.before_write:
             self.before_write(action)
-        self.calls.append((action.kind, action.alias_id))
+        self.calls.append((action.kind, action.name))
         forced = self.script.get(action.key)
         if forced:
             return forced.pop(0)   # the call did not reach the database
-        key = fold(action.alias_id)
+        key = fold(action.name)
         if action.kind == "delete":
             self.aliases.pop(key, None)
         else:
-            self.aliases[key] = LiveAlias(action.alias_id if action.kind == "create" else self.aliases[key].alias_id,
+            self.aliases[key] = LiveAlias(action.name if action.kind == "create" else self.aliases[key].alias_id,
                                           action.after.alias_name, action.after.logins_list)
-        return WriteOutcome("success", f"SUCCESS: {action.kind} {action.alias_id}")
+        return WriteOutcome("success", f"SUCCESS: {action.kind} {action.name}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Mapping
 
-from .model import Location, PhoneSettings  # noqa: F401 (PhoneSettings: a setting, kept in model)
+from .model import Location
 
 # The fields a phone may declare besides its key (extension, server_ip) and its passwords,
 # in the order the API checks them on update (vicidial-api.md), and the column each lands in.

@@ -41,7 +41,7 @@ class AliasChange:
 class Action:
     key: str
     kind: Kind
-    alias_id: str                       # the id sent to VICIdial
+    name: str                           # what the action is on, as sent to VICIdial: the alias_id or phone login
     reason: str                         # why: declared, ensure absent, prune, id case change
     before: LiveAlias | None = None     # the live row the plan saw (None for a create)
     after: AliasValues | None = None    # what is sent (None for a delete)

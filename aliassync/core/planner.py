@@ -150,7 +150,7 @@ def plan(desired: Desired, current: Current) -> Plan:
 def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
     users_of = refusals.in_use(result, current)
     if users_of is None:
-        return tuple(Warning("agents-unchecked", a.alias_id,
+        return tuple(Warning("agents-unchecked", a.name,
                              "deleted, but whether agents log in with it cannot be checked "
                              "(vicidial_users.phone_login could not be read)")
                      for a in refusals.guarded_deletes(result))
@@ -165,4 +165,4 @@ _KIND_ORDER = {"delete": 0, "create": 1, "update": 1}
 
 def _display_order(action: Action) -> tuple:
     """By alias id; a replacement shows its delete before its create."""
-    return (fold(action.alias_id), _KIND_ORDER[action.kind])
+    return (fold(action.name), _KIND_ORDER[action.kind])

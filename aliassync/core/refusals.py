@@ -36,8 +36,8 @@ def guarded_deletes(plan: Plan) -> list[Action]:
     The delete half of an id-case change is not one: the alias is created
     again under the same (case-insensitive) id, and agents' logins follow.
     """
-    recreated = {fold(a.alias_id) for a in plan.actions if a.kind == "create"}
-    return [a for a in plan.actions if a.kind == "delete" and fold(a.alias_id) not in recreated]
+    recreated = {fold(a.name) for a in plan.actions if a.kind == "create"}
+    return [a for a in plan.actions if a.kind == "delete" and fold(a.name) not in recreated]
 
 
 def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
@@ -50,8 +50,8 @@ def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
         return {}
     if current.agent_logins is None:
         return None
-    return {a.alias_id: current.agent_logins[fold(a.alias_id)] for a in deletes
-            if fold(a.alias_id) in current.agent_logins}
+    return {a.name: current.agent_logins[fold(a.name)] for a in deletes
+            if fold(a.name) in current.agent_logins}
 
 
 def _users(users: tuple[str, ...], limit: int = 5) -> str:

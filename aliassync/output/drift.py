@@ -23,19 +23,19 @@ def _members(logins) -> str:
 
 def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
     """One drift entry; `replaced` maps folded ids whose case differs to the declared spelling."""
-    key = fold(action.alias_id)
+    key = fold(action.name)
     if key in replaced:
         if action.kind == "create":
             return None
-        return {"alias_id": action.alias_id, "status": "case-differs",
-                "detail": f"the dialer spells the id {action.alias_id}, the files {replaced[key]}"}
+        return {"alias_id": action.name, "status": "case-differs",
+                "detail": f"the dialer spells the id {action.name}, the files {replaced[key]}"}
     if action.kind == "create":
-        return {"alias_id": action.alias_id, "status": "missing", "detail": "declared but not on the dialer"}
+        return {"alias_id": action.name, "status": "missing", "detail": "declared but not on the dialer"}
     if action.kind == "delete":
         if action.reason == "ensure: absent":
-            return {"alias_id": action.alias_id, "status": "present",
+            return {"alias_id": action.name, "status": "present",
                     "detail": "declared ensure: absent but exists on the dialer"}
-        return {"alias_id": action.alias_id, "status": "unexpected",
+        return {"alias_id": action.name, "status": "unexpected",
                 "detail": f"on the dialer but not declared (prune is on): logins {_members(action.before.phone_logins)}"}
     change, before, after = action.change, action.before, action.after
     parts = []
@@ -47,13 +47,13 @@ def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
         if change.reordered:
             marks.append("order differs")
         parts.append(f"{detail} ({', '.join(marks)})")
-    return {"alias_id": action.alias_id, "status": "changed", "detail": "; ".join(parts)}
+    return {"alias_id": action.name, "status": "changed", "detail": "; ".join(parts)}
 
 
 def drift_entries(plan: Plan) -> list[dict[str, Any]]:
-    deleted = {fold(a.alias_id) for a in plan.actions if a.kind == "delete"}
-    replaced = {fold(a.alias_id): a.alias_id for a in plan.actions
-                if a.kind == "create" and fold(a.alias_id) in deleted}
+    deleted = {fold(a.name) for a in plan.actions if a.kind == "delete"}
+    replaced = {fold(a.name): a.name for a in plan.actions
+                if a.kind == "create" and fold(a.name) in deleted}
     return [entry for action in plan.actions if (entry := _entry(action, replaced))]
 
 

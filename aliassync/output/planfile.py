@@ -68,7 +68,7 @@ def _alias_print(alias: LiveAlias | None) -> list[str] | None:
 
 def fingerprint(plan: Plan, current: Current) -> dict[str, Any]:
     """What the plan relied on, as it is in `current`."""
-    aliases = {fold(a.alias_id): _alias_print(current.aliases.get(fold(a.alias_id))) for a in plan.actions}
+    aliases = {fold(a.name): _alias_print(current.aliases.get(fold(a.name))) for a in plan.actions}
     logins = {fold(login) for a in plan.actions if a.after for login in a.after.phone_logins}
     phones = {login: sorted([p.login, p.active] for p in current.phones.get(login, ())) or None
               for login in sorted(logins)}
@@ -162,7 +162,7 @@ def _action(entry: dict[str, Any]) -> Action:
     changes = entry["changes"]
     name = changes and changes["alias_name"]
     return Action(
-        key=entry["key"], kind=entry["action"], alias_id=entry["alias_id"], reason=entry["reason"],
+        key=entry["key"], kind=entry["action"], name=entry["alias_id"], reason=entry["reason"],
         before=None if before is None else LiveAlias(entry["alias_id"], before["alias_name"],
                                                      ",".join(before["phone_logins"])),
         after=_values(entry["after"], entry["alias_id"]),
@@ -217,9 +217,9 @@ def check_current(saved: SavedPlan, current: Current, target: str, path: str) ->
 
 
 def _already(action: Action, current: Current) -> bool:
-    live = current.aliases.get(fold(action.alias_id))
+    live = current.aliases.get(fold(action.name))
     if action.kind == "delete":
-        return live is None or (live.alias_id != action.alias_id)
+        return live is None or (live.alias_id != action.name)
     want = action.after
     return live is not None and (live.alias_id, live.alias_name, live.logins_list) == (
         want.alias_id, want.alias_name, want.logins_list)

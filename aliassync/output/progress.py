@@ -46,7 +46,7 @@ class Progress:
             rest = [(n - SHOWN_ALIKE, why) for why, n in self._skipped.items() if n > SHOWN_ALIKE] if finished else []
             if self.bar:
                 if result.status != "done" and shown:
-                    text = f"{result.status}: {result.action.kind} {result.action.alias_id}: {result.message}"
+                    text = f"{result.status}: {result.action.kind} {result.action.name}: {result.message}"
                     self.stream.write("\r\x1b[K" + text + "\n")   # data, and answers masked at the source
                 for count, why in rest:
                     self.stream.write(f"\r\x1b[Kskipped: {count} more action(s): {why}\n")
@@ -55,7 +55,7 @@ class Progress:
         if shown:
             level = logging.INFO if result.status == "done" else logging.WARNING
             note = f" ({result.message})" if result.status != "done" else ""
-            log.log(level, "apply: %s %s: %s%s", result.action.kind, result.action.alias_id, result.status, note)
+            log.log(level, "apply: %s %s: %s%s", result.action.kind, result.action.name, result.status, note)
         for count, why in rest:
             log.warning("apply: %d more action(s) skipped (%s)", count, why)
 

@@ -30,7 +30,7 @@ def _action_entry(action: Action) -> dict[str, Any]:
         "key": action.key,
         "action": action.kind,
         "resource": action.resource,
-        "alias_id": action.alias_id,
+        "alias_id": action.name,
         "reason": action.reason,
         "depends_on": list(action.depends_on),
         "before": _values(before.alias_name, before.phone_logins) if before else None,

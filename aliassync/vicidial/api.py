@@ -204,11 +204,11 @@ def _request_for(action: Action) -> tuple[str, dict[str, str]]:
     the stored list with it.
     """
     if action.kind == "delete":
-        return "update_phone_alias", {"alias_id": action.alias_id, "delete_alias": "Y"}
+        return "update_phone_alias", {"alias_id": action.name, "delete_alias": "Y"}
     function = "add_phone_alias" if action.kind == "create" else "update_phone_alias"
     after = action.after
     return function, {
-        "alias_id": action.alias_id,
+        "alias_id": action.name,
         "alias_name": after.alias_name,
         "phone_logins": after.logins_list,
     }

@@ -112,7 +112,7 @@ def missing_phones(plan: Plan, current: Current) -> dict[str, list[str]]:
             continue
         for login in action.after.phone_logins:
             if not current.has_phone(login):
-                missing.setdefault(login, []).append(action.alias_id)
+                missing.setdefault(login, []).append(action.name)
     return missing
 
 
@@ -201,7 +201,7 @@ class Applier:
         self.interruption = interruption or Interruption()
 
     def _live(self, action: Action) -> LiveAlias | None:
-        return self.reader.read_aliases([action.alias_id]).get(fold(action.alias_id))
+        return self.reader.read_aliases([action.name]).get(fold(action.name))
 
     def _wait(self, seconds: float, until: threading.Event) -> bool:
         """Sleep `seconds`, or less if `until` is set; whether it was set."""
@@ -320,18 +320,18 @@ class Applier:
         if not written:
             return list(results), None
         try:
-            rows = self.reader.read_aliases([r.action.alias_id for r in written])
+            rows = self.reader.read_aliases([r.action.name for r in written])
         except AliassyncError as error:
             log.warning("apply: the read-back of %d written alias(es) failed: %s", len(written), error)
             return list(results), str(error)
-        recreated = {fold(r.action.alias_id) for r in written if r.action.kind == "create"}
+        recreated = {fold(r.action.name) for r in written if r.action.kind == "create"}
         checked: list[ActionResult] = []
         for result in results:
             action = result.action
             # the delete half of a replacement is proven by its create's row
-            superseded = action.kind == "delete" and fold(action.alias_id) in recreated
+            superseded = action.kind == "delete" and fold(action.name) in recreated
             if result.status == "done" and not superseded:
-                live = rows.get(fold(action.alias_id))
+                live = rows.get(fold(action.name))
                 if not _matches(live, action):
                     result = replace(result, status="failed",
                                      message=f"VICIdial answered SUCCESS but the database holds "

@@ -28,7 +28,7 @@ def test_nothing_to_do_when_equal():
 
 def test_create_for_a_declared_alias_that_does_not_exist():
     (action,) = plan(desired(DesiredAlias("s1", "Sales", ("a", "b"))), current()).actions
-    assert (action.key, action.kind, action.alias_id, action.depends_on) == ("create:s1", "create", "s1", ())
+    assert (action.key, action.kind, action.name, action.depends_on) == ("create:s1", "create", "s1", ())
     assert action.after == AliasValues("s1", "Sales", ("a", "b"))
 
 
@@ -63,7 +63,7 @@ def test_tombstone_deletes_only_what_exists_after_all_creates_and_updates():
     result = plan(desired(DesiredAlias("r7", None, (), present=False), DesiredAlias("r8", None, (), present=False)),
                   current(LiveAlias("R7", "Old", "a")))
     (action,) = result.actions
-    assert (action.kind, action.alias_id, action.reason) == ("delete", "R7", "ensure: absent")
+    assert (action.kind, action.name, action.reason) == ("delete", "R7", "ensure: absent")
     assert action.depends_on == (ALL_CREATES, ALL_UPDATES)
 
 
@@ -76,7 +76,7 @@ def test_prune_off_leaves_undeclared_aliases_alone():
 def test_prune_on_deletes_undeclared_but_never_ignored_or_protected():
     live = current(LiveAlias("x1", "X", "a"), LiveAlias("TMP1", "T", "a"), LiveAlias("vip1", "V", "a"))
     result = plan(desired(prune=True, ignore=("tmp*",), protected=("VIP*",)), live)
-    assert [(a.kind, a.alias_id, a.reason) for a in result.actions] == [("delete", "x1", "prune: not declared")]
+    assert [(a.kind, a.name, a.reason) for a in result.actions] == [("delete", "x1", "prune: not declared")]
     assert result.ignored == ("TMP1",)
     assert result.protected == ("vip1",)
     assert result.unmanaged == ()
@@ -86,9 +86,9 @@ def test_prune_on_deletes_undeclared_but_never_ignored_or_protected():
 def test_an_id_whose_case_differs_is_replaced_delete_first():
     result = plan(desired(DesiredAlias("sales1", "Sales", ("a", "b"))), current(LiveAlias("SALES1", "Sales", "a,b")))
     delete, create = result.actions
-    assert (delete.kind, delete.alias_id, delete.key) == ("delete", "SALES1", "delete:sales1")
+    assert (delete.kind, delete.name, delete.key) == ("delete", "SALES1", "delete:sales1")
     assert delete.depends_on == (ALL_UPDATES,)
-    assert (create.kind, create.alias_id, create.depends_on) == ("create", "sales1", ("delete:sales1",))
+    assert (create.kind, create.name, create.depends_on) == ("create", "sales1", ("delete:sales1",))
     assert create.reason == "id case changes from SALES1 to sales1"
 
 

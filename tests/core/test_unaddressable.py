@@ -34,7 +34,7 @@ def test_a_live_id_the_api_would_strip_is_never_pruned_and_is_reported():
     # sales.1 was made by SQL; with prune on it is "not declared", but a delete for it would hit sales1
     result = plan(Desired((DesiredAlias("sales1", "Sales", ("100a", "100b")),), Settings(prune=True)),
                   live(LiveAlias("sales.1", "Old sales", "100a"), LiveAlias("gone1", "Gone", "100b")))
-    assert [(a.kind, a.alias_id) for a in result.actions] == [("delete", "gone1"), ("create", "sales1")]
+    assert [(a.kind, a.name) for a in result.actions] == [("delete", "gone1"), ("create", "sales1")]
     assert result.unaddressable == ("sales.1",)
     assert [(w.code, w.alias_id, w.message) for w in result.warnings] == [("unaddressable", "sales.1", SALES_DOT_1)]
     # it counts neither as managed nor towards the delete limits' base

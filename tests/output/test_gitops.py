@@ -191,7 +191,7 @@ def test_a_change_made_between_plan_and_write_is_a_conflict_and_survives(sandbox
     real_write = ApiWriter.write
 
     def someone_edits_team4_meanwhile(self, action):
-        if action.alias_id == "team1":
+        if action.name == "team1":
             sql(sandbox, "UPDATE phones_alias SET logins_list='p8,p9' WHERE alias_id='team4'")
         return real_write(self, action)
 
@@ -211,7 +211,7 @@ def test_the_third_of_five_writes_failing_leaves_the_others_done(sandbox, tmp_pa
     real_write = ApiWriter.write
 
     def third_call_refused(self, action):
-        calls.append(action.alias_id)
+        calls.append(action.name)
         if len(calls) == 3:
             return WriteOutcome("refused", "ERROR: add_phone_alias PHONE DOES NOT EXIST: |6666|p2", final=True)
         return real_write(self, action)

@@ -218,13 +218,13 @@ def check_writes_were_justified(report: ApplyReport, writes: list[FaultEvent],
 def check_done_means_done(report: ApplyReport, rows: Rows) -> None:
     """An action reported done holds what it asked for (a replaced id: what its create asked for)."""
     live = {fold(i): values for i, values in rows.items()}
-    created = {fold(r.action.alias_id) for r in report.results if r.action.kind == "create"}
+    created = {fold(r.action.name) for r in report.results if r.action.kind == "create"}
     for result in report.results:
         action = result.action
-        if result.status != "done" or (action.kind == "delete" and fold(action.alias_id) in created):
+        if result.status != "done" or (action.kind == "delete" and fold(action.name) in created):
             continue
         asked = None if action.kind == "delete" else (action.after.alias_name, action.after.logins_list)
-        held = live.get(fold(action.alias_id))
+        held = live.get(fold(action.name))
         assert held == asked, f"{action.key} reported done, but the database holds {held}"
 
 

@@ -24,7 +24,7 @@ def manager(tmp_path) -> Manager:
 def test_plan_apply_and_plan_again_from_python(manager):
     example = [str(EXAMPLES / "aliases.yaml")]
     run = manager.plan(example)
-    assert [(a.kind, a.alias_id) for a in run.plan.actions] == [
+    assert [(a.kind, a.name) for a in run.plan.actions] == [
         ("delete", "retired7"), ("create", "sales1"), ("create", "sales2"), ("update", "support")]
     assert run.document["summary"]["create"] == 2 and run.saved is None
 
