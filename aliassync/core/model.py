@@ -141,6 +141,10 @@ class Current:
     aliases: Mapping[str, LiveAlias]
     phones: Mapping[str, tuple[Phone, ...]]
     agent_logins: Mapping[str, tuple[str, ...]] | None = None
+    # The managed phones in full (`core.phone.LivePhone`, by folded login) and VICIdial's server IPs;
+    # read only when the files declare phones (see core/phone.py).
+    phone_rows: Mapping[str, tuple] = field(default_factory=dict)
+    servers: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, aliases, phones, agent_logins=None) -> "Current":

@@ -12,9 +12,10 @@ inside the database or sent to the API.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal, Mapping, Sequence
 
-from .model import Location
+from .model import Current, Location, PhoneSettings, fold, matches_any
+from .plan import Action
 
 # The fields a phone may declare besides its key (extension, server_ip) and its passwords,
 # in the order the API checks them on update (vicidial-api.md), and the column each lands in.
@@ -79,3 +80,201 @@ class DesiredPhone:
     present: bool = True
     station: str | None = None
     location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LivePhone:
+    """One `phones` row as far as aliassync manages it.
+
+    `fields` holds the columns of COLUMNS by API field name, as stored
+    (`active` as "Y"/"N"). `secrets_match` says, for each password the
+    files declare for this login, whether the stored one equals it: the
+    comparison runs inside the database, no password is ever read out.
+    """
+
+    login: str
+    extension: str
+    server_ip: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    secrets_match: Mapping[str, bool] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (fold(self.extension), self.server_ip)
+
+
+@dataclass(frozen=True)
+class PhoneValues:
+    """What a phone action sends: the key, the fields, and the passwords to send (by reference).
+
+    For a create, every declared field; for an update, only those that
+    differ (update_phone writes even when nothing changes, so an update
+    never carries a field that is already as declared).
+    """
+
+    login: str
+    extension: str
+    server_ip: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    secrets: Mapping[str, SecretRef] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PhoneChange:
+    """How an update changes a phone, for reviewers: field (before, after); passwords by name only."""
+
+    fields: tuple[tuple[str, str, str], ...] = ()
+    secrets: tuple[str, ...] = ()
+
+
+def key_of(phone: DesiredPhone) -> tuple[str, str]:
+    return (fold(phone.extension or ""), phone.server_ip or "")
+
+
+def field_changes(want: DesiredPhone, live: LivePhone) -> PhoneChange:
+    """The declared fields whose stored value differs (exactly: VICIdial stores what it is sent),
+    and the declared passwords the database says differ (or could not compare)."""
+    fields = tuple((name, live.fields.get(name, ""), value) for name, value in sorted(want.fields.items(),
+                   key=lambda item: ORDER[item[0]]) if live.fields.get(name, "") != value)
+    if live.login != want.login:   # the same login in other case: the files' spelling is sent (update_phone can)
+        fields = (("phone_login", live.login, want.login),) + fields
+    secrets = tuple(name for name in SECRET_COLUMNS if name in want.secrets
+                    and not live.secrets_match.get(name, False))
+    return PhoneChange(fields, secrets)
+
+
+ORDER = {name: index for index, name in enumerate(COLUMNS)}
+
+
+@dataclass(frozen=True)
+class PhonePart:
+    """The phones' share of a plan; `problems` refuse the whole plan (nothing can be written safely)."""
+
+    actions: tuple[Action, ...] = ()
+    in_sync: tuple[str, ...] = ()
+    unmanaged: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def _key(kind: str, login: str, suffix: str = "") -> str:
+    return f"{kind}:phone:{fold(login)}{suffix}"
+
+
+def _where(phone: LivePhone | DesiredPhone) -> str:
+    return f"extension {phone.extension} on {phone.server_ip}"
+
+
+def _create(want: DesiredPhone, reason: str, depends_on: tuple[str, ...] = ()) -> list[Action]:
+    """add_phone, and the update add_phone cannot spare: it always stores active Y."""
+    fields = {name: value for name, value in want.fields.items() if name != "active"}
+    values = PhoneValues(want.login, want.extension or "", want.server_ip or "", fields, dict(want.secrets))
+    create = Action(_key("create", want.login), "create", want.login, reason, after=values,
+                    depends_on=depends_on, resource="phone")
+    if want.fields.get("active") != "N":
+        return [create]
+    inactive = Action(_key("update", want.login), "update", want.login, "declared inactive: add_phone stores Y",
+                      after=PhoneValues(want.login, values.extension, values.server_ip, {"active": "N"}),
+                      change=PhoneChange((("active", "Y", "N"),)), depends_on=(create.key,), resource="phone")
+    return [create, inactive]
+
+
+def _delete(live: LivePhone, reason: str, suffix: str = "") -> Action:
+    return Action(_key("delete", live.login, suffix), "delete", live.login, reason, before=live, resource="phone")
+
+
+def plan_phones(phones: Sequence[DesiredPhone], settings: PhoneSettings, current: Current) -> PhonePart:
+    """What makes the live phones match the declared ones (pure; see the module doc).
+
+    A declared phone that does not exist is created (add_phone, then an
+    update if it is declared inactive); one whose key (extension,
+    server_ip) changed is replaced (the delete first: neither can be
+    updated); otherwise only the declared fields that differ are updated,
+    or nothing. Live phones not declared are deleted only with
+    `settings.phones.prune`, never when ignored or protected.
+    """
+    declared = {fold(p.login): p for p in phones}
+    rows = current.phone_rows
+    at_key = {live.key: live for lives in rows.values() for live in lives}
+    actions: list[Action] = []
+    in_sync: list[str] = []
+    problems: list[str] = []
+    for login in sorted(declared):
+        want = declared[login]
+        lives = rows.get(login, ())
+        if not want.present:
+            for n, live in enumerate(lives):
+                actions.append(_delete(live, "ensure: absent", f"#{n + 1}" if len(lives) > 1 else ""))
+            continue
+        found = _refusal(want, lives, at_key, current)
+        if found:
+            problems.append(found)
+            continue
+        live = lives[0] if lives else None
+        if live is None:
+            missing = [f for f in REQUIRED_ON_ADD if f not in want.fields and f not in want.secrets
+                       and f not in KEY_FIELDS]
+            if missing:
+                problems.append(f"phone {want.login}: not on the dialer, and creating it needs "
+                                f"{', '.join(missing)} (declare them, or set them in phone_defaults)")
+                continue
+            actions.extend(_create(want, "declared"))
+        elif live.key != key_of(want):
+            reason = f"moves from {_where(live)} to {_where(want)}: neither can be updated"
+            delete = _delete(live, reason)
+            actions.append(delete)
+            actions.extend(_create(want, reason, depends_on=(delete.key,)))
+        else:
+            change = field_changes(want, live)
+            if change.fields or change.secrets:
+                after = PhoneValues(want.login, live.extension, live.server_ip,
+                                    {name: value for name, _, value in change.fields},
+                                    {name: want.secrets[name] for name in change.secrets})
+                actions.append(Action(_key("update", want.login), "update", want.login, "declared", before=live,
+                                      after=after, change=change, resource="phone"))
+            else:
+                in_sync.append(want.login)
+
+    unmanaged, ignored, protected = [], [], []
+    for login in sorted(rows):
+        if login in declared:
+            continue
+        lives = rows[login]
+        name = lives[0].login
+        if matches_any(name, settings.ignore):
+            ignored.append(name)
+        elif not settings.prune:
+            unmanaged.append(name)
+        elif matches_any(name, settings.protected):
+            protected.append(name)
+        else:
+            for n, live in enumerate(lives):
+                actions.append(_delete(live, "prune: not declared", f"#{n + 1}" if len(lives) > 1 else ""))
+    return PhonePart(tuple(actions), tuple(in_sync), tuple(unmanaged), tuple(ignored), tuple(protected),
+                     tuple(problems))
+
+
+def _refusal(want: DesiredPhone, lives: tuple[LivePhone, ...], at_key: Mapping[tuple[str, str], LivePhone],
+             current: Current) -> str | None:
+    """Why the phone cannot be planned safely, or None (VICIdial checks little of this on update)."""
+    login = want.login
+    if len(lives) > 1:
+        held = "; ".join(_where(live) for live in lives)
+        return (f"phone {login}: {len(lives)} phones hold this login on the dialer ({held}); which one the files "
+                "mean cannot be told: remove the others by hand")
+    alias = current.aliases.get(fold(login))
+    if alias is not None:
+        return (f"phone {login}: the dialer has an alias {alias.alias_id}; agents typing {login} would reach the "
+                "alias, not the phone (VICIdial looks aliases up first)")
+    if current.servers and want.server_ip not in current.servers:
+        return f"phone {login}: server_ip {want.server_ip} is not one of VICIdial's servers"
+    occupant = at_key.get(key_of(want))
+    if occupant is not None and fold(occupant.login) != fold(login):
+        return (f"phone {login}: {_where(want)} is phone {occupant.login} on the dialer; VICIdial keys phones "
+                "by extension and server, so it cannot hold both")
+    if lives and lives[0].login != login and lives[0].key != key_of(want):
+        live = lives[0]
+        return (f"phone {login}: the dialer has phone {live.login} on {_where(live)} (logins compare "
+                f"case-insensitively); declare it as {live.login} to move it, or remove it by hand")
+    return None

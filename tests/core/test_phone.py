@@ -1,0 +1,116 @@
+"""Phones, the second resource kind: planned as a pure function of declared and live phones."""
+import pytest
+
+from aliassync.core.model import Current, LiveAlias, PhoneSettings
+from aliassync.core.phone import DesiredPhone, LivePhone, PhoneChange, SecretRef, plan_phones
+
+PASS = SecretRef("env", "AGENT_PHONE_PASS")
+SIP = SecretRef("file", "secrets/sip")
+FULL = {"dialplan_number": "100", "voicemail_id": "100", "phone_full_name": "Desk 100", "protocol": "SIP",
+        "local_gmt": "-5.00", "outbound_cid": "3125550100", "active": "Y"}
+
+
+def declared(login="100a", extension="100", server_ip="10.10.10.15", fields=None, secrets=None, **kwargs):
+    return DesiredPhone(login, extension, server_ip, dict(FULL if fields is None else fields),
+                        {"phone_pass": PASS, "registration_password": SIP} if secrets is None else secrets, **kwargs)
+
+
+def live(login="100a", extension="100", server_ip="10.10.10.15", fields=None, match=True):
+    return LivePhone(login, extension, server_ip, dict(FULL if fields is None else fields),
+                     {"phone_pass": match, "registration_password": True})
+
+
+def state(*rows, aliases=(), servers=("10.10.10.15", "10.10.10.16")):
+    by_login = {}
+    for row in rows:
+        by_login[row.login.lower()] = by_login.get(row.login.lower(), ()) + (row,)
+    return Current({a.alias_id.lower(): a for a in aliases}, {}, {}, by_login, frozenset(servers))
+
+
+def summary(part):
+    return [(a.key, a.kind, a.depends_on) for a in part.actions]
+
+
+def test_a_declared_phone_that_does_not_exist_is_one_add_phone_with_every_field_and_its_password_references():
+    part = plan_phones([declared()], PhoneSettings(), state())
+    (create,) = part.actions
+    assert (create.key, create.kind, create.name, create.resource) == ("create:phone:100a", "create", "100a", "phone")
+    assert create.after.fields == {k: v for k, v in FULL.items() if k != "active"}   # add_phone ignores active
+    assert create.after.secrets == {"phone_pass": PASS, "registration_password": SIP}   # references, never values
+
+
+def test_an_inactive_phone_is_created_then_updated_because_add_phone_always_stores_active_y():
+    part = plan_phones([declared(fields={**FULL, "active": "N"})], PhoneSettings(), state())
+    assert summary(part) == [("create:phone:100a", "create", ()),
+                             ("update:phone:100a", "update", ("create:phone:100a",))]
+    assert part.actions[1].after.fields == {"active": "N"}
+
+
+def test_an_update_carries_only_the_fields_that_differ_and_says_a_password_changes_not_what_to():
+    # update_phone writes (and flags an Asterisk rebuild) even when nothing changes: never send what is as declared
+    row = live(fields={**FULL, "phone_full_name": "Old desk"}, match=False)
+    (update,) = plan_phones([declared(fields={**FULL, "phone_full_name": "Desk 100"})], PhoneSettings(),
+                            state(row)).actions
+    assert update.after.fields == {"phone_full_name": "Desk 100"}
+    assert update.after.secrets == {"phone_pass": PASS}
+    assert update.change == PhoneChange((("phone_full_name", "Old desk", "Desk 100"),), ("phone_pass",))
+
+
+def test_a_phone_as_declared_needs_nothing_and_a_field_not_declared_is_left_alone():
+    row = live(fields={**FULL, "email": "desk@example.com"})
+    part = plan_phones([declared()], PhoneSettings(), state(row))
+    assert part.actions == () and part.in_sync == ("100a",)
+
+
+def test_a_phone_whose_key_changes_is_replaced_delete_first():
+    part = plan_phones([declared(server_ip="10.10.10.16")], PhoneSettings(), state(live()))
+    assert summary(part) == [("delete:phone:100a", "delete", ()),
+                             ("create:phone:100a", "create", ("delete:phone:100a",))]
+    assert part.actions[0].reason == ("moves from extension 100 on 10.10.10.15 to extension 100 on 10.10.10.16: "
+                                      "neither can be updated")
+
+
+@pytest.mark.parametrize("rows, aliases, want, problem", [
+    ((), (LiveAlias("100A", "Desk", "200a,200b"),), declared(),
+     "phone 100a: the dialer has an alias 100A; agents typing 100a would reach the alias, not the phone "
+     "(VICIdial looks aliases up first)"),
+    ((live(), live(extension="101")), (), declared(),
+     "phone 100a: 2 phones hold this login on the dialer (extension 100 on 10.10.10.15; extension 101 on "
+     "10.10.10.15); which one the files mean cannot be told: remove the others by hand"),
+    ((), (), declared(server_ip="10.10.10.99"), "phone 100a: server_ip 10.10.10.99 is not one of VICIdial's servers"),
+    ((live(login="300x"),), (), declared(),
+     "phone 100a: extension 100 on 10.10.10.15 is phone 300x on the dialer; VICIdial keys phones by extension "
+     "and server, so it cannot hold both"),
+    ((live(login="100A", extension="200"),), (), declared(),
+     "phone 100a: the dialer has phone 100A on extension 200 on 10.10.10.15 (logins compare case-insensitively); "
+     "declare it as 100A to move it, or remove it by hand"),
+    ((), (), declared(fields={"protocol": "SIP"}, secrets={}),
+     "phone 100a: not on the dialer, and creating it needs dialplan_number, voicemail_id, phone_full_name, "
+     "local_gmt, outbound_cid, phone_pass, registration_password (declare them, or set them in phone_defaults)"),
+], ids=["login is a live alias", "login held twice", "unknown server", "key taken", "other case elsewhere",
+        "create lacks fields"])
+def test_what_cannot_be_planned_safely_is_refused_with_its_reason(rows, aliases, want, problem):
+    part = plan_phones([want], PhoneSettings(), state(*rows, aliases=aliases))
+    assert part.problems == (problem,)
+    assert part.actions == ()
+
+
+def test_the_same_login_in_other_case_at_the_same_place_is_an_update_of_its_spelling():
+    (update,) = plan_phones([declared()], PhoneSettings(), state(live(login="100A"))).actions
+    assert update.after.fields == {"phone_login": "100a"}
+
+
+def test_undeclared_phones_are_left_alone_unless_prune_and_never_when_ignored_or_protected():
+    rows = (live(login="300a", extension="300"), live(login="test1", extension="900"),
+            live(login="vip1", extension="901"))
+    assert plan_phones([], PhoneSettings(), state(*rows)).unmanaged == ("300a", "test1", "vip1")
+    part = plan_phones([], PhoneSettings(prune=True, ignore=("test*",), protected=("vip*",)), state(*rows))
+    assert summary(part) == [("delete:phone:300a", "delete", ())]
+    assert (part.ignored, part.protected) == (("test1",), ("vip1",))
+
+
+def test_a_tombstone_deletes_every_row_holding_the_login():
+    part = plan_phones([DesiredPhone("100a", None, None, present=False)], PhoneSettings(),
+                       state(live(), live(extension="101")))
+    assert [(a.key, a.before.extension) for a in part.actions] == [("delete:phone:100a#1", "100"),
+                                                                   ("delete:phone:100a#2", "101")]
