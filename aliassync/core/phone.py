@@ -11,7 +11,7 @@ inside the database or sent to the API.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Mapping, Sequence
 
 from .model import Current, Location, PhoneSettings, fold, matches_any
@@ -278,3 +278,44 @@ def _refusal(want: DesiredPhone, lives: tuple[LivePhone, ...], at_key: Mapping[t
         return (f"phone {login}: the dialer has phone {live.login} on {_where(live)} (logins compare "
                 f"case-insensitively); declare it as {live.login} to move it, or remove it by hand")
     return None
+
+
+def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], current: Current
+         ) -> tuple[tuple[Action, ...], tuple[Action, ...], tuple[str, ...]]:
+    """One dependency graph for both kinds: (alias actions, phone actions, problems).
+
+    - an alias create or update that names a phone being created waits for that create;
+    - a phone delete that is not half of a replacement waits for every alias update or
+      delete that drops the phone, and is refused while an alias that stays would still
+      list it (VICIdial checks no alias when a phone is deleted);
+    - a replacement keeps its login, so the aliases naming it need no change: they wait
+      for the new phone's create when they are written in the same run.
+    """
+    creates = {fold(a.name): a.key for a in phone_actions if a.kind == "create"}
+    linked_aliases = []
+    for action in alias_actions:
+        names = action.after.phone_logins if action.after is not None else ()
+        waits = tuple(creates[fold(login)] for login in names if fold(login) in creates)
+        if waits:
+            action = replace(action, depends_on=tuple(dict.fromkeys(action.depends_on + waits)))
+        linked_aliases.append(action)
+
+    final: dict[str, tuple[str, ...]] = {key: live.phone_logins for key, live in current.aliases.items()}
+    for action in linked_aliases:
+        final[fold(action.name)] = action.after.phone_logins if action.after is not None else ()
+    problems: list[str] = []
+    linked_phones = []
+    for action in phone_actions:
+        login = fold(action.name)
+        if action.kind == "delete" and login not in creates:
+            keeping = sorted(current.aliases[key].alias_id if key in current.aliases else key
+                             for key, logins in final.items() if login in {fold(m) for m in logins})
+            if keeping:
+                problems.append(f"phone {action.name}: deleting it would leave alias(es) {', '.join(keeping)} "
+                                "listing it; drop it from them first (in the files)")
+            dropping = tuple(a.key for a in linked_aliases if a.before is not None
+                             and login in {fold(m) for m in a.before.phone_logins})
+            if dropping:
+                action = replace(action, depends_on=tuple(dict.fromkeys(action.depends_on + dropping)))
+        linked_phones.append(action)
+    return tuple(linked_aliases), tuple(linked_phones), tuple(problems)

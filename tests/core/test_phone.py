@@ -1,8 +1,9 @@
 """Phones, the second resource kind: planned as a pure function of declared and live phones."""
 import pytest
 
-from aliassync.core.model import Current, LiveAlias, PhoneSettings
-from aliassync.core.phone import DesiredPhone, LivePhone, PhoneChange, SecretRef, plan_phones
+from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, PhoneSettings
+from aliassync.core.phone import DesiredPhone, LivePhone, PhoneChange, SecretRef, link, plan_phones
+from aliassync.core.planner import plan as plan_aliases
 
 PASS = SecretRef("env", "AGENT_PHONE_PASS")
 SIP = SecretRef("file", "secrets/sip")
@@ -114,3 +115,49 @@ def test_a_tombstone_deletes_every_row_holding_the_login():
                        state(live(), live(extension="101")))
     assert [(a.key, a.before.extension) for a in part.actions] == [("delete:phone:100a#1", "100"),
                                                                    ("delete:phone:100a#2", "101")]
+
+
+# ------------------------------------------------------------------ one graph for both kinds
+
+def both(aliases, phones, current, prune_phones=False):
+    alias_plan = plan_aliases(Desired(tuple(aliases)), current)
+    part = plan_phones(phones, PhoneSettings(prune=prune_phones), current)
+    return link(alias_plan.actions, part.actions, current)
+
+
+def test_an_alias_naming_a_new_phone_waits_for_its_create():
+    # VICIdial's own advice: add the phone entries first, then group them
+    aliases, phones, problems = both([DesiredAlias("200", "Desk 200", ("200a", "200b"))],
+                                     [declared("200a", "200"), declared("200b", "200", "10.10.10.16")], state())
+    (create_alias,) = aliases
+    assert create_alias.depends_on == ("create:phone:200a", "create:phone:200b")
+    assert problems == ()
+
+
+def test_a_phone_dropped_by_an_alias_update_is_deleted_only_after_the_update():
+    current = state(live("200a", "200"), live("200b", "200", "10.10.10.16"),
+                    aliases=(LiveAlias("200", "Desk 200", "200a,200b"),))
+    aliases, phones, problems = both([DesiredAlias("200", "Desk 200", ("200a",))], [declared("200a", "200")],
+                                     current, prune_phones=True)
+    (update,) = aliases
+    (delete,) = phones
+    assert (delete.key, delete.depends_on) == ("delete:phone:200b", (update.key,))
+    assert problems == ()
+
+
+def test_deleting_a_phone_an_alias_that_stays_still_lists_is_refused():
+    current = state(live("200a", "200"), live("200b", "200", "10.10.10.16"),
+                    aliases=(LiveAlias("200", "Desk 200", "200a,200b"),))
+    _, _, problems = both([], [declared("200a", "200")], current, prune_phones=True)
+    assert problems == ("phone 200b: deleting it would leave alias(es) 200 listing it; drop it from them first "
+                        "(in the files)",)
+
+
+def test_a_replaced_phone_keeps_its_login_so_its_aliases_need_nothing():
+    current = state(live("200a", "200"), aliases=(LiveAlias("200", "Desk 200", "200a"),))
+    aliases, phones, problems = both([DesiredAlias("200", "Desk 200", ("200a",))],
+                                     [declared("200a", "200", "10.10.10.16")], current)
+    assert aliases == ()
+    assert [(p.key, p.depends_on) for p in phones] == [("delete:phone:200a", ()),
+                                                       ("create:phone:200a", ("delete:phone:200a",))]
+    assert problems == ()
