@@ -30,6 +30,9 @@ class FakeVicidial:
     def read_aliases(self, alias_ids):
         return {fold(i): self.aliases[fold(i)] for i in alias_ids if fold(i) in self.aliases}
 
+    def read_phone_rows(self, logins):
+        return {}
+
     def delete_right(self, user):
         return self.may_delete
 

@@ -174,8 +174,9 @@ def _create(want: DesiredPhone, reason: str, depends_on: tuple[str, ...] = ()) -
                     depends_on=depends_on, resource="phone")
     if want.fields.get("active") != "N":
         return [create]
+    created = LivePhone(want.login, values.extension, values.server_ip, {**fields, "active": "Y"})
     inactive = Action(_key("update", want.login), "update", want.login, "declared inactive: add_phone stores Y",
-                      after=PhoneValues(want.login, values.extension, values.server_ip, {"active": "N"}),
+                      before=created, after=PhoneValues(want.login, values.extension, values.server_ip, {"active": "N"}),
                       change=PhoneChange((("active", "Y", "N"),)), depends_on=(create.key,), resource="phone")
     return [create, inactive]
 
@@ -319,3 +320,55 @@ def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], curre
                 action = replace(action, depends_on=tuple(dict.fromkeys(action.depends_on + dropping)))
         linked_phones.append(action)
     return tuple(linked_aliases), tuple(linked_phones), tuple(problems)
+
+
+# ------------------------------------------------------------------ how the applier checks a phone
+
+ABSENT = "no such phone"
+
+
+def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
+    """The row of the login `rows` the action is about: the one at its key (a login may be held twice)."""
+    where = action.after if action.kind == "create" else action.before
+    if where is None:   # the follow-up update of a create: at the create's key
+        where = action.after
+    key = (fold(where.extension), where.server_ip)
+    return next((row for row in rows if row.key == key), None)
+
+
+def matches(live: LivePhone | None, action: Action) -> bool:
+    """Whether the live row is what the action asked for (passwords cannot be read back)."""
+    if action.kind == "delete":
+        return live is None
+    want = action.after
+    if live is None or live.key != (fold(want.extension), want.server_ip):
+        return False
+    for name, value in want.fields.items():
+        stored = live.login if name == "phone_login" else live.fields.get(name, "")
+        if stored != value:
+            return False
+    return fold(live.login) == fold(want.login)
+
+
+def same(live: LivePhone | None, seen: LivePhone | None) -> bool:
+    """Whether the live row is still the one the plan saw: its key, login and the fields the plan
+    saw (passwords aside; a row the plan expects from a create in the same run knows only those)."""
+    if live is None or seen is None:
+        return live is seen
+    return ((live.login, live.key) == (seen.login, seen.key)
+            and all(live.fields.get(name, "") == value for name, value in seen.fields.items()))
+
+
+def shown(live: LivePhone | None) -> str:
+    if live is None:
+        return ABSENT
+    fields = ", ".join(f"{name} {value!r}" for name, value in sorted(live.fields.items()))
+    return f"phone {live.login} at {_where(live)}" + (f" ({fields})" if fields else "")
+
+
+def asked(action: Action) -> str:
+    if action.kind == "delete":
+        return ABSENT
+    want = action.after
+    fields = ", ".join(f"{name} {value!r}" for name, value in sorted(want.fields.items()))
+    return f"phone {want.login} at extension {want.extension} on {want.server_ip}" + (f" ({fields})" if fields else "")

@@ -49,6 +49,9 @@ class StateReader(Protocol):
     def read_aliases(self, alias_ids: Iterable[str]) -> dict[str, LiveAlias]:
         """Just these aliases (keyed by folded id), for conflict checks and read-back."""
 
+    def read_phone_rows(self, logins: Iterable[str]) -> dict[str, tuple]:
+        """Just these phones (`core.phone.LivePhone`, keyed by folded login), for conflict checks and read-back."""
+
     def delete_right(self, user: str) -> bool | None:
         """Whether the API user may delete phones and aliases; None when it cannot be read."""
 

@@ -41,7 +41,9 @@ from typing import Callable, Sequence
 from ..core import graph, refusals
 from ..errors import AliassyncError, RefusedError
 from ..core.graph import ActionResult
-from ..core.model import Current, LiveAlias, fold, shown
+from ..core import phone as phone_kind
+from ..core.kinds import KINDS
+from ..core.model import Current, fold
 from ..core.plan import Action, Plan
 from ..retry import Backoff
 from ..core.target import StateReader, Writer
@@ -138,31 +140,22 @@ def check_in_use(plan: Plan, current: Current, allowed: bool) -> None:
         raise RefusedError(f"apply refused, nothing written: {reason}")
 
 
-def _matches(live: LiveAlias | None, action: Action) -> bool:
-    """Whether the live row is what the action asked for."""
-    if action.kind == "delete":
-        return live is None
-    want = action.after
-    return (live is not None and live.alias_id == want.alias_id
-            and live.alias_name == want.alias_name and live.logins_list == want.logins_list)
+def _kind(action: Action):
+    return KINDS[action.resource]
 
 
-def _shown(live: LiveAlias | None) -> str:
-    if live is None:
-        return "no such alias"
-    return f"{shown(live.alias_id)} name {live.alias_name!r} logins {live.logins_list!r}"
+def _matches(live, action: Action) -> bool:
+    """Whether the live row is what the action asked for (see core/alias.py, core/phone.py)."""
+    return _kind(action).matches(live, action)
 
 
-def _asked(action: Action) -> str:
-    if action.kind == "delete":
-        return "no such alias"
-    want = action.after
-    return f"{want.alias_id} name {want.alias_name!r} logins {want.logins_list!r}"
+def _same(live, action: Action) -> bool:
+    """Whether the live row is still the one the plan saw."""
+    return _kind(action).same(live, action.before)
 
 
-def _same(live: LiveAlias | None, seen: LiveAlias | None) -> bool:
-    """Whether the live row is still the one the plan saw (None: no alias)."""
-    return live == seen
+def _shown(live, action: Action) -> str:
+    return _kind(action).shown(live)
 
 
 class _Tracked:
@@ -200,7 +193,10 @@ class Applier:
         self._clock = clock
         self.interruption = interruption or Interruption()
 
-    def _live(self, action: Action) -> LiveAlias | None:
+    def _live(self, action: Action):
+        """The row the action is about, read just before or after the write."""
+        if action.resource == "phone":
+            return phone_kind.row_for(action, self.reader.read_phone_rows([action.name]).get(fold(action.name), ()))
         return self.reader.read_aliases([action.name]).get(fold(action.name))
 
     def _wait(self, seconds: float, until: threading.Event) -> bool:
@@ -229,11 +225,11 @@ class Applier:
 
     def _perform(self, action: Action, tracked: _Tracked) -> ActionResult:
         live = self._live(action)
-        if not _same(live, action.before):
+        if not _same(live, action):
             if _matches(live, action):
                 return ActionResult(action, "done", "already as asked; nothing sent")
             return ActionResult(action, "conflict",
-                                f"changed since the plan: it saw {_shown(action.before)}, now {_shown(live)}; "
+                                f"changed since the plan: it saw {_shown(action.before, action)}, now {_shown(live, action)}; "
                                 "not overwritten")
         backoff = self.options.backoff
         while True:
@@ -253,14 +249,14 @@ class Applier:
                 live, settled = self._settle(action, took)
                 if not settled:
                     return ActionResult(action, "unknown", f"{tracked.uncertain}; the apply was stopped before "
-                                        f"the write showed; read back: {_shown(live)}", attempts=attempts)
+                                        f"the write showed; read back: {_shown(live, action)}", attempts=attempts)
                 if _matches(live, action):
                     log.warning("%s: %s; read back: as asked", action.key, outcome.answer)
                     return ActionResult(action, "done", f"{tracked.uncertain}; read back: as asked",
                                         attempts=attempts)
-                if not _same(live, action.before):
+                if not _same(live, action):
                     return ActionResult(action, "conflict",
-                                        f"{tracked.uncertain}; read back: {_shown(live)}, "
+                                        f"{tracked.uncertain}; read back: {_shown(live, action)}, "
                                         "neither what the plan saw nor what was asked", attempts=attempts)
                 # not shown within the settle time: sending it again is safe (a refusal of the resend
                 # that depends on the state then tells the first write landed late)
@@ -278,8 +274,8 @@ class Applier:
                                     "interrupted (read back: not written)", attempts=attempts)
             log.warning("%s: %s; not written, sending again in %.1fs", action.key, outcome.answer, delay)
 
-    def _settle(self, action: Action, waited: float) -> tuple[LiveAlias | None, bool]:
-        """Read the alias back until it shows the write, or the settle time has passed since the send.
+    def _settle(self, action: Action, waited: float) -> tuple[object, bool]:
+        """Read the row back until it shows the write, or the settle time has passed since the send.
 
         Returns the last row read and whether the look was completed (False
         when a second interrupt ended it early). A row that shows neither
@@ -288,7 +284,7 @@ class Applier:
         gap = FIRST_LOOK
         while True:
             live = self._live(action)
-            if _matches(live, action) or not _same(live, action.before):
+            if _matches(live, action) or not _same(live, action):
                 return live, True
             if waited >= self.options.settle:
                 return live, True
@@ -309,33 +305,39 @@ class Applier:
             else:
                 message = f"already as asked (VICIdial answered: {answer})"
             return ActionResult(action, "done", message, attempts=attempts)
-        if _same(live, action.before):
+        if _same(live, action):
             return ActionResult(action, "failed", answer, attempts=attempts)
-        return ActionResult(action, "conflict", f"{answer}; read back: {_shown(live)}, neither what the plan saw "
+        return ActionResult(action, "conflict", f"{answer}; read back: {_shown(live, action)}, neither what the plan saw "
                             "nor what was asked; not overwritten", attempts=attempts)
 
     def verify(self, results: Sequence[ActionResult]) -> tuple[list[ActionResult], str | None]:
-        """Read back the aliases written (only those) and fail those that differ from what was asked."""
+        """Read back what was written (only that) and fail the actions whose row differs from what was asked."""
         written = [r for r in results if r.status == "done"]
         if not written:
             return list(results), None
         try:
-            rows = self.reader.read_aliases([r.action.name for r in written])
+            aliases = self.reader.read_aliases([r.action.name for r in written if r.action.resource == "alias"])
+            phone_logins = [r.action.name for r in written if r.action.resource == "phone"]
+            phones = self.reader.read_phone_rows(phone_logins) if phone_logins else {}
         except AliassyncError as error:
-            log.warning("apply: the read-back of %d written alias(es) failed: %s", len(written), error)
+            log.warning("apply: the read-back of %d written action(s) failed: %s", len(written), error)
             return list(results), str(error)
-        recreated = {fold(r.action.name) for r in written if r.action.kind == "create"}
+        recreated = {(r.action.resource, fold(r.action.name)) for r in written if r.action.kind == "create"}
         checked: list[ActionResult] = []
         for result in results:
             action = result.action
             # the delete half of a replacement is proven by its create's row
-            superseded = action.kind == "delete" and fold(action.name) in recreated
+            superseded = action.kind == "delete" and (action.resource, fold(action.name)) in recreated
             if result.status == "done" and not superseded:
-                live = rows.get(fold(action.name))
+                if action.resource == "phone":
+                    live = phone_kind.row_for(action, phones.get(fold(action.name), ()))
+                else:
+                    live = aliases.get(fold(action.name))
                 if not _matches(live, action):
+                    kind = _kind(action)
                     result = replace(result, status="failed",
                                      message=f"VICIdial answered SUCCESS but the database holds "
-                                             f"{_shown(live)}, not {_asked(action)}")
+                                             f"{kind.shown(live)}, not {kind.asked(action)}")
             checked.append(result)
         return checked, None
 
