@@ -21,6 +21,26 @@ def _members(logins) -> str:
     return ",".join(shown(login) for login in logins) or "(none)"
 
 
+def _phone_entry(action: Action, replaced: set[str]) -> dict[str, Any] | None:
+    """One drift entry for a phone (JSON keeps `alias_id` as the entry's name: the login here)."""
+    name = f"phone {action.name}"
+    if fold(action.name) in replaced:
+        if action.kind == "create":
+            return None
+        return {"alias_id": name, "status": "changed",
+                "detail": f"at extension {action.before.extension} on {action.before.server_ip} on the dialer, "
+                          f"elsewhere in the files"}
+    if action.kind == "create":
+        return {"alias_id": name, "status": "missing", "detail": "declared but not on the dialer"}
+    if action.kind == "delete":
+        if action.reason == "ensure: absent":
+            return {"alias_id": name, "status": "present", "detail": "declared ensure: absent but exists on the dialer"}
+        return {"alias_id": name, "status": "unexpected", "detail": "on the dialer but not declared (prune is on)"}
+    parts = [f"{field} {old!r} on the dialer, {new!r} in the files" for field, old, new in action.change.fields]
+    parts += [f"{field} differs" for field in action.change.secrets]
+    return {"alias_id": name, "status": "changed", "detail": "; ".join(parts)}
+
+
 def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
     """One drift entry; `replaced` maps folded ids whose case differs to the declared spelling."""
     key = fold(action.name)
@@ -51,10 +71,19 @@ def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
 
 
 def drift_entries(plan: Plan) -> list[dict[str, Any]]:
-    deleted = {fold(a.name) for a in plan.actions if a.kind == "delete"}
+    deleted = {fold(a.name) for a in plan.actions if a.kind == "delete" and a.resource == "alias"}
     replaced = {fold(a.name): a.name for a in plan.actions
-                if a.kind == "create" and fold(a.name) in deleted}
-    return [entry for action in plan.actions if (entry := _entry(action, replaced))]
+                if a.kind == "create" and a.resource == "alias" and fold(a.name) in deleted}
+    phone_deletes = {fold(a.name) for a in plan.actions if a.resource == "phone" and a.kind == "delete"}
+    phones_replaced = {fold(a.name) for a in plan.actions if a.resource == "phone" and a.kind == "create"
+                       and fold(a.name) in phone_deletes}
+    entries = []
+    for action in plan.actions:
+        entry = (_phone_entry(action, phones_replaced) if action.resource == "phone"
+                 else _entry(action, replaced))
+        if entry:
+            entries.append(entry)
+    return entries
 
 
 def render_text(document: dict[str, Any]) -> str:

@@ -22,7 +22,37 @@ def _values(name: str, logins) -> dict[str, Any]:
     return {"alias_name": name, "phone_logins": list(logins)}
 
 
+def _phone_side(values, refs=None) -> dict[str, Any] | None:
+    """A phone row or what is sent, for JSON: key and fields; passwords by reference only, never values."""
+    if values is None:
+        return None
+    side = {"extension": values.extension, "server_ip": values.server_ip, "fields": dict(values.fields)}
+    if refs is not None:
+        side["passwords"] = {name: str(ref) for name, ref in refs.items()}
+    return side
+
+
+def _phone_entry(action: Action) -> dict[str, Any]:
+    change = action.change
+    return {
+        "key": action.key,
+        "action": action.kind,
+        "resource": "phone",
+        "login": action.name,
+        "reason": action.reason,
+        "depends_on": list(action.depends_on),
+        "before": _phone_side(action.before),
+        "after": _phone_side(action.after, action.after.secrets) if action.after is not None else None,
+        "changes": None if change is None else {
+            "fields": [{"field": name, "before": old, "after": new} for name, old, new in change.fields],
+            "passwords": list(change.secrets),
+        },
+    }
+
+
 def _action_entry(action: Action) -> dict[str, Any]:
+    if action.resource == "phone":
+        return _phone_entry(action)
     before = action.before
     after = action.after
     change = action.change
@@ -98,7 +128,24 @@ def _logins(logins: list[str]) -> str:
     return ", ".join(shown(login) for login in logins) if logins else "(none)"
 
 
+def _phone_lines(entry: dict[str, Any]) -> list[str]:
+    """A phone action for reviewers: where it is, its fields, and that a password is set or changes (never to what)."""
+    before, after, changes = entry["before"], entry["after"], entry["changes"]
+    where = after or before
+    lines = [f"extension {where['extension']} on {where['server_ip']}"]
+    if entry["action"] == "create":
+        lines += [f"{name}: {value!r}" for name, value in after["fields"].items()]
+        lines += [f"{name}: set from {ref}" for name, ref in after.get("passwords", {}).items()]
+    elif entry["action"] == "update":
+        lines += [f"{c['field']}: {c['before']!r} -> {c['after']!r}" for c in changes["fields"]]
+        refs = after.get("passwords", {})
+        lines += [f"{name}: changes (from {refs[name]})" for name in changes["passwords"]]
+    return lines
+
+
 def _detail_lines(entry: dict[str, Any]) -> list[str]:
+    if entry["resource"] == "phone":
+        return _phone_lines(entry)
     before, after, changes = entry["before"], entry["after"], entry["changes"]
     if entry["action"] == "create":
         return [f"alias_name:   {after['alias_name']!r}", f"phone_logins: {_logins(after['phone_logins'])}"]
@@ -119,6 +166,8 @@ def _detail_lines(entry: dict[str, Any]) -> list[str]:
 def _heading(entry: dict[str, Any]) -> str:
     reason = entry["reason"]
     note = "" if reason == "declared" else f"  ({reason})"
+    if entry["resource"] == "phone":
+        return f"{SYMBOL[entry['action']]} {entry['action']} phone {entry['login']}{note}"
     return f"{SYMBOL[entry['action']]} {entry['action']} {shown(entry['alias_id'])}{note}"
 
 

@@ -1,0 +1,73 @@
+"""Phone actions in every output: text, markdown, JSON (valid against the schema), drift, the result file.
+
+A reviewer sees where each phone is, which fields change, and that a
+password is set or changes, with its reference, never its value.
+"""
+import json
+
+import jsonschema
+
+from aliassync.core.model import Current, PhoneSettings
+from aliassync.core.phone import DesiredPhone, LivePhone, SecretRef, plan_phones
+from aliassync.core.plan import Plan
+from aliassync.core.graph import ActionResult
+from aliassync.files.loader import load_schema
+from aliassync.output import drift, render, results
+from aliassync.workflow.applier import ApplyReport
+
+FIELDS = {"dialplan_number": "100", "voicemail_id": "100", "phone_full_name": "Desk 100", "protocol": "SIP",
+          "local_gmt": "-5.00", "outbound_cid": "3125550100", "active": "Y"}
+PASS = SecretRef("env", "AGENT_PHONE_PASS")
+
+
+def phone_plan() -> Plan:
+    rows = {"100b": (LivePhone("100b", "100", "10.10.10.16", {**FIELDS, "phone_full_name": "Old"},
+                               {"phone_pass": False}),),
+            "300c": (LivePhone("300c", "300", "10.10.10.17", FIELDS),)}
+    current = Current({}, {}, {}, rows, frozenset({"10.10.10.15", "10.10.10.16", "10.10.10.17"}))
+    part = plan_phones([DesiredPhone("100a", "100", "10.10.10.15", FIELDS,
+                                     {"phone_pass": PASS, "registration_password": SecretRef("file", "sip")}),
+                        DesiredPhone("100b", "100", "10.10.10.16", FIELDS, {"phone_pass": PASS})],
+                       PhoneSettings(prune=True), current)
+    assert part.problems == ()
+    return Plan(part.actions)
+
+
+def test_text_shows_where_what_changes_and_that_a_password_changes_never_to_what():
+    text = render.render_text(render.plan_document(phone_plan()))
+    assert "  + create phone 100a\n      extension 100 on 10.10.10.15\n      dialplan_number: '100'\n" in text
+    assert "      phone_pass: set from {env: AGENT_PHONE_PASS}\n      registration_password: set from {file: sip}\n" in text
+    assert ("  ~ update phone 100b\n      extension 100 on 10.10.10.16\n"
+            "      phone_full_name: 'Old' -> 'Desk 100'\n"
+            "      phone_pass: changes (from {env: AGENT_PHONE_PASS})\n") in text
+    assert "  - delete phone 300c  (prune: not declared)\n      extension 300 on 10.10.10.17\n" in text
+
+
+def test_json_is_valid_against_the_schema_and_markdown_renders():
+    document = render.plan_document(phone_plan())
+    jsonschema.validate(document, load_schema("plan.schema.json"))
+    (update,) = [a for a in document["actions"] if a["action"] == "update"]
+    assert update["changes"] == {"fields": [{"field": "phone_full_name", "before": "Old", "after": "Desk 100"}],
+                                 "passwords": ["phone_pass"]}
+    assert update["after"]["passwords"] == {"phone_pass": "{env: AGENT_PHONE_PASS}"}
+    assert "! update phone 100b" in render.render_markdown(document)
+
+
+def test_drift_names_the_phone_and_the_field():
+    entries = drift.drift_entries(phone_plan())
+    assert entries == [
+        {"alias_id": "phone 100a", "status": "missing", "detail": "declared but not on the dialer"},
+        {"alias_id": "phone 100b", "status": "changed",
+         "detail": "phone_full_name 'Old' on the dialer, 'Desk 100' in the files; phone_pass differs"},
+        {"alias_id": "phone 300c", "status": "unexpected", "detail": "on the dialer but not declared (prune is on)"},
+    ]
+
+
+def test_the_result_file_names_a_phone_by_its_login():
+    the_plan = phone_plan()
+    report = ApplyReport(tuple(ActionResult(a, "done", "SUCCESS", attempts=1) for a in the_plan.actions))
+    document = results.document("sandbox x", report, 0)
+    assert document["results"][0] == {"key": "create:phone:100a", "action": "create", "resource": "phone",
+                                      "login": "100a", "status": "done", "message": "SUCCESS", "attempts": 1}
+    plan_doc = {**render.plan_document(the_plan), "apply": document}
+    jsonschema.validate(json.loads(json.dumps(plan_doc)), load_schema("plan.schema.json"))
