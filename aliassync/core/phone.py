@@ -59,6 +59,14 @@ class SecretRef:
     def __str__(self) -> str:
         return f"{{{self.source}: {self.name}}}"
 
+    @classmethod
+    def parse(cls, text: str) -> "SecretRef":
+        """The reference `str()` wrote (`{env: NAME}`, `{file: PATH}`), as a saved plan holds it."""
+        source, sep, name = text.removeprefix("{").removesuffix("}").partition(": ")
+        if not sep or source not in ("env", "file") or not name:
+            raise ValueError(f"not a password reference: {text!r}")
+        return cls(source, name)
+
 
 @dataclass(frozen=True, slots=True)
 class DesiredPhone:

@@ -26,6 +26,8 @@ from typing import Any, Sequence
 from .. import __version__
 from ..errors import PlanFileError
 from ..core.model import Current, LiveAlias, fold
+from ..core import phone as phone_kind
+from ..core.phone import LivePhone, PhoneChange, PhoneValues, SecretRef
 from ..core.plan import Action, AliasChange, AliasValues, Plan
 
 FORMAT = 1
@@ -66,13 +68,25 @@ def _alias_print(alias: LiveAlias | None) -> list[str] | None:
     return None if alias is None else [alias.alias_id, alias.alias_name, alias.logins_list]
 
 
+def _phone_print(row: LivePhone) -> list[Any]:
+    """A row as JSON keeps it (lists, not tuples), so a saved print compares equal to a fresh one."""
+    return [row.login, row.extension, row.server_ip, [list(item) for item in sorted(row.fields.items())]]
+
+
 def fingerprint(plan: Plan, current: Current) -> dict[str, Any]:
-    """What the plan relied on, as it is in `current`."""
-    aliases = {fold(a.name): _alias_print(current.aliases.get(fold(a.name))) for a in plan.actions}
-    logins = {fold(login) for a in plan.actions if a.after for login in a.after.phone_logins}
+    """What the plan relied on, as it is in `current`: the aliases and phone rows it touches, the phones
+    its aliases name (passwords are no part of it: they never leave the database)."""
+    alias_actions = [a for a in plan.actions if a.resource == "alias"]
+    aliases = {fold(a.name): _alias_print(current.aliases.get(fold(a.name))) for a in alias_actions}
+    logins = {fold(login) for a in alias_actions if a.after for login in a.after.phone_logins}
     phones = {login: sorted([p.login, p.active] for p in current.phones.get(login, ())) or None
               for login in sorted(logins)}
-    return {"aliases": dict(sorted(aliases.items())), "phones": phones}
+    printed = {"aliases": dict(sorted(aliases.items())), "phones": phones}
+    touched = sorted({fold(a.name) for a in plan.actions if a.resource == "phone"})
+    if touched:
+        printed["phone_rows"] = {login: sorted(_phone_print(r) for r in current.phone_rows.get(login, ())) or None
+                                 for login in touched}
+    return printed
 
 
 def _describe(kind: str, key: str, value: Any) -> str:
@@ -80,15 +94,18 @@ def _describe(kind: str, key: str, value: Any) -> str:
         return f"no {kind} {key}"
     if kind == "alias":
         return f"alias {value[0]} name {value[1]!r} logins {value[2]!r}"
+    if kind == "phone row":
+        return " and ".join(f"phone {login} at extension {extension} on {server_ip} with {dict(fields)}"
+                            for login, extension, server_ip, fields in value)
     return " and ".join(f"phone {login} {'active' if active else 'inactive'}" for login, active in value)
 
 
 def moved(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """What differs between two fingerprints, one line per alias or phone."""
     lines = []
-    for section, kind in (("aliases", "alias"), ("phones", "phone")):
+    for section, kind in (("aliases", "alias"), ("phones", "phone"), ("phone_rows", "phone row")):
         for key, was in saved.get(section, {}).items():
-            is_now = now[section].get(key)
+            is_now = now.get(section, {}).get(key)
             if is_now != was:
                 lines.append(f"{_describe(kind, key, was)} is now {_describe(kind, key, is_now)}")
     return lines
@@ -157,7 +174,28 @@ def _values(entry: dict[str, Any] | None, alias_id: str) -> AliasValues | None:
     return AliasValues(alias_id, entry["alias_name"], tuple(entry["phone_logins"]))
 
 
+def _phone_values(side: dict[str, Any] | None, login: str) -> PhoneValues | None:
+    if side is None:
+        return None
+    refs = {name: SecretRef.parse(text) for name, text in side.get("passwords", {}).items()}
+    return PhoneValues(login, side["extension"], side["server_ip"], dict(side["fields"]), refs)
+
+
+def _phone_action(entry: dict[str, Any]) -> Action:
+    login, before, changes = entry["login"], entry["before"], entry["changes"]
+    return Action(
+        key=entry["key"], kind=entry["action"], name=login, reason=entry["reason"],
+        before=None if before is None else LivePhone(login, before["extension"], before["server_ip"],
+                                                     dict(before["fields"])),
+        after=_phone_values(entry["after"], login),
+        change=None if changes is None else PhoneChange(
+            tuple((c["field"], c["before"], c["after"]) for c in changes["fields"]), tuple(changes["passwords"])),
+        depends_on=tuple(entry["depends_on"]), resource="phone")
+
+
 def _action(entry: dict[str, Any]) -> Action:
+    if entry["resource"] == "phone":
+        return _phone_action(entry)
     before = entry["before"]
     changes = entry["changes"]
     name = changes and changes["alias_name"]
@@ -217,6 +255,8 @@ def check_current(saved: SavedPlan, current: Current, target: str, path: str) ->
 
 
 def _already(action: Action, current: Current) -> bool:
+    if action.resource == "phone":
+        return phone_kind.matches(phone_kind.row_for(action, current.phone_rows.get(fold(action.name), ())), action)
     live = current.aliases.get(fold(action.name))
     if action.kind == "delete":
         return live is None or (live.alias_id != action.name)

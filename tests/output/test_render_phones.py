@@ -71,3 +71,33 @@ def test_the_result_file_names_a_phone_by_its_login():
                                       "login": "100a", "status": "done", "message": "SUCCESS", "attempts": 1}
     plan_doc = {**render.plan_document(the_plan), "apply": document}
     jsonschema.validate(json.loads(json.dumps(plan_doc)), load_schema("plan.schema.json"))
+
+
+def test_a_saved_plan_of_phones_loads_back_as_the_same_actions_and_refuses_a_moved_phone(tmp_path):
+    import pytest
+
+    from aliassync.errors import PlanFileError
+    from aliassync.output import planfile
+
+    the_plan = phone_plan()
+    rows = {"100b": (LivePhone("100b", "100", "10.10.10.16", {**FIELDS, "phone_full_name": "Old"}),),
+            "300c": (LivePhone("300c", "300", "10.10.10.17", FIELDS),)}
+    current = Current({}, {}, {}, rows, frozenset())
+    desired = tmp_path / "phones.yaml"
+    desired.write_text("version: 1\n", encoding="utf-8")
+    path = str(tmp_path / "plan.json")
+    planfile.save(path, the_plan, current, render.plan_document(the_plan), target="t", sources=[str(desired)],
+                  max_deletes=None, max_delete_percent=None)
+    saved = planfile.load(path)
+    assert [(a.key, a.kind, a.name, a.depends_on) for a in saved.plan.actions] == [
+        (a.key, a.kind, a.name, a.depends_on) for a in the_plan.actions]
+    (update,) = [a for a in saved.plan.actions if a.kind == "update"]
+    assert update.after.secrets == {"phone_pass": PASS}          # the reference, to be resolved at apply
+    assert "AGENT" not in json.dumps(json.load(open(path))["fingerprint"])
+    planfile.check_current(saved, current, "t", path)           # the live state is as planned: accepted
+
+    moved = {**rows, "100b": (LivePhone("100b", "100", "10.10.10.16", {**FIELDS, "phone_full_name": "Theirs"}),)}
+    with pytest.raises(PlanFileError) as refused:
+        planfile.check_current(saved, Current({}, {}, {}, moved, frozenset()), "t", path)
+    assert "the live state changed since the plan was made: phone 100b at extension 100 on 10.10.10.16" in str(
+        refused.value)
