@@ -141,9 +141,9 @@ class Current:
     aliases: Mapping[str, LiveAlias]
     phones: Mapping[str, tuple[Phone, ...]]
     agent_logins: Mapping[str, tuple[str, ...]] | None = None
-    # The managed phones in full (`core.phone.LivePhone`, by folded login) and VICIdial's server IPs;
-    # read only when the files declare phones (see core/phone.py).
-    phone_rows: Mapping[str, tuple] = field(default_factory=dict)
+    # Every phone in full (`core.phone.LivePhone`, by folded login) and VICIdial's server IPs, read only
+    # when the files manage phones (see core/phone.py); None: not read.
+    phone_rows: Mapping[str, tuple] | None = None
     servers: frozenset[str] = frozenset()
 
     @classmethod

@@ -204,7 +204,7 @@ def plan_phones(phones: Sequence[DesiredPhone], settings: PhoneSettings, current
     `settings.phones.prune`, never when ignored or protected.
     """
     declared = {fold(p.login): p for p in phones}
-    rows = current.phone_rows
+    rows = current.phone_rows or {}
     at_key = {live.key: live for lives in rows.values() for live in lives}
     actions: list[Action] = []
     in_sync: list[str] = []

@@ -63,6 +63,16 @@ class Warning:
 
 
 @dataclass(frozen=True)
+class PhoneTally:
+    """Phones a plan leaves alone, by login (the counterpart of Plan's alias lists)."""
+
+    in_sync: tuple[str, ...] = ()
+    unmanaged: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+    protected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Plan:
     actions: tuple[Action, ...]
     in_sync: tuple[str, ...] = ()       # declared aliases that already match
@@ -73,6 +83,7 @@ class Plan:
     warnings: tuple[Warning, ...] = ()
     refusals: tuple[str, ...] = ()      # why apply will refuse this plan as it stands (delete limits...)
     managed_live: int = 0               # live aliases the files manage (limits use it)
+    phones: "PhoneTally | None" = None  # the phones left alone, when the files manage phones
 
     def count(self, kind: Kind) -> int:
         return sum(1 for a in self.actions if a.kind == kind)

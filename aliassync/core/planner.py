@@ -16,7 +16,8 @@ from . import addressing, checks, refusals
 from ..bulk import collector_paused
 from ..errors import PlanError
 from .model import Current, Desired, DesiredAlias, LiveAlias, fold, shown, matches_any
-from .plan import Action, AliasChange, AliasValues, Plan, Warning
+from .phone import link, plan_phones
+from .plan import Action, AliasChange, AliasValues, PhoneTally, Plan, Warning
 
 # Gates: a dependency on every action of one kind (see graph.expand_gates).
 ALL_CREATES = "all:create"
@@ -64,12 +65,11 @@ def plan(desired: Desired, current: Current) -> Plan:
     never acted on: it is reported, and counts neither as managed nor
     towards prune.
     """
-    if desired.phones:
-        # core/phone.py plans them, but reading, writing and showing phones is not wired yet (issue 10):
-        # refuse rather than leave declared phones silently unmanaged
-        raise PlanError(f"{len(desired.phones)} phone(s) are declared (phones: or stations:); this version "
-                        "validates them but cannot plan or apply them yet")
     settings = desired.settings
+    phones_managed = bool(desired.phones) or settings.phones.prune
+    if phones_managed and current.phone_rows is None:
+        raise PlanError(f"{len(desired.phones)} phone(s) are declared (phones: or stations:), but the live phones "
+                        "were not read")
     declared = {fold(a.alias_id): a for a in desired.aliases}
     actions: list[Action] = []
     in_sync: list[str] = []
@@ -145,11 +145,25 @@ def plan(desired: Desired, current: Current) -> Plan:
         unaddressable=tuple(unaddressable),
         managed_live=managed_live,
     )
+    if phones_managed:
+        result = _with_phones(result, desired, current)
     found = checks.warnings(desired, current)
     found += tuple(Warning("unaddressable", alias_id, unreachable[fold(alias_id)]) for alias_id in unaddressable)
     found += _in_use_warnings(result, current)
     refused = refusals.reasons(result, current, settings.max_deletes, settings.max_delete_percent)
     return replace(result, warnings=found, refusals=refused)
+
+
+def _with_phones(result: Plan, desired: Desired, current: Current) -> Plan:
+    """The phones' actions joined to the aliases' in one dependency graph (see core/phone.py)."""
+    part = plan_phones(desired.phones, desired.settings.phones, current)
+    aliases, phones, problems = link(result.actions, part.actions, current)
+    problems = part.problems + problems
+    if problems:
+        raise PlanError("; ".join(problems))
+    actions = sorted(aliases + phones, key=_display_order)
+    tally = PhoneTally(part.in_sync, part.unmanaged, part.ignored, part.protected)
+    return replace(result, actions=tuple(actions), phones=tally)
 
 
 def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
@@ -165,9 +179,16 @@ def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
                  for alias_id, users in users_of.items())
 
 
-_KIND_ORDER = {"delete": 0, "create": 1, "update": 1}
+_KIND_ORDER = {"delete": 0, "create": 1, "update": 2}
 
 
 def _display_order(action: Action) -> tuple:
-    """By alias id; a replacement shows its delete before its create."""
-    return (fold(action.name), _KIND_ORDER[action.kind])
+    """Phones to create or change first, then aliases, then phones to delete, as the graph will mostly
+    run them; by id within each; a replacement shows its delete before its create."""
+    if action.resource == "phone":
+        moving = action.kind != "delete" or action.reason.startswith("moves from")
+        group = 0 if moving else 2
+    else:
+        group = 1
+    return (group, fold(action.name), _KIND_ORDER[action.kind] if action.resource == "phone" else
+            min(_KIND_ORDER[action.kind], 1))

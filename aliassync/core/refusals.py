@@ -31,13 +31,14 @@ def delete_limit(plan: Plan, max_deletes: int | None, max_percent: float | None,
 
 
 def guarded_deletes(plan: Plan) -> list[Action]:
-    """Deletes that remove an alias agents could be logging in with.
+    """Deletes that remove an alias or a phone agents could be logging in with.
 
-    The delete half of an id-case change is not one: the alias is created
-    again under the same (case-insensitive) id, and agents' logins follow.
+    The delete half of a replacement is not one (an alias's id-case change,
+    a phone moving to another extension or server): it is created again
+    under the same (case-insensitive) name, and agents' logins follow.
     """
-    recreated = {fold(a.name) for a in plan.actions if a.kind == "create"}
-    return [a for a in plan.actions if a.kind == "delete" and fold(a.name) not in recreated]
+    recreated = {(a.resource, fold(a.name)) for a in plan.actions if a.kind == "create"}
+    return [a for a in plan.actions if a.kind == "delete" and (a.resource, fold(a.name)) not in recreated]
 
 
 def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
@@ -50,8 +51,12 @@ def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
         return {}
     if current.agent_logins is None:
         return None
-    return {a.name: current.agent_logins[fold(a.name)] for a in deletes
+    return {_named(a): current.agent_logins[fold(a.name)] for a in deletes
             if fold(a.name) in current.agent_logins}
+
+
+def _named(action: Action) -> str:
+    return f"phone {action.name}" if action.resource == "phone" else action.name
 
 
 def _users(users: tuple[str, ...], limit: int = 5) -> str:
@@ -71,7 +76,7 @@ def agents_stranded(plan: Plan, current: Current, allowed: bool = False) -> str 
                 "to accept the risk")
     if not found:
         return None
-    listed = "; ".join(f"{alias_id} (users {_users(users)})" for alias_id, users in found.items())
+    listed = "; ".join(f"{name} (users {_users(users)})" for name, users in found.items())
     return (f"agents log in with {len(found)} alias(es) it deletes: {listed}; deleting them leaves those agents "
             f"without their default phone login; to delete them anyway, run with {ALLOW_IN_USE}")
 

@@ -84,7 +84,7 @@ def fingerprint(plan: Plan, current: Current) -> dict[str, Any]:
     printed = {"aliases": dict(sorted(aliases.items())), "phones": phones}
     touched = sorted({fold(a.name) for a in plan.actions if a.resource == "phone"})
     if touched:
-        printed["phone_rows"] = {login: sorted(_phone_print(r) for r in current.phone_rows.get(login, ())) or None
+        printed["phone_rows"] = {login: sorted(_phone_print(r) for r in (current.phone_rows or {}).get(login, ())) or None
                                  for login in touched}
     return printed
 
@@ -256,7 +256,7 @@ def check_current(saved: SavedPlan, current: Current, target: str, path: str) ->
 
 def _already(action: Action, current: Current) -> bool:
     if action.resource == "phone":
-        return phone_kind.matches(phone_kind.row_for(action, current.phone_rows.get(fold(action.name), ())), action)
+        return phone_kind.matches(phone_kind.row_for(action, (current.phone_rows or {}).get(fold(action.name), ())), action)
     live = current.aliases.get(fold(action.name))
     if action.kind == "delete":
         return live is None or (live.alias_id != action.name)

@@ -97,6 +97,10 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
         "warnings": [{"code": w.code, "alias_id": w.alias_id, "message": w.message} for w in plan.warnings],
         "refusals": list(plan.refusals),
     }
+    if plan.phones is not None:
+        tally = plan.phones
+        document["summary"]["phones"] = {"in_sync": len(tally.in_sync), "unmanaged": len(tally.unmanaged),
+                                         "ignored": len(tally.ignored), "protected": len(tally.protected)}
     if show_unmanaged:
         document["unmanaged"] = list(plan.unmanaged)
         document["ignored"] = list(plan.ignored)
@@ -108,7 +112,8 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
 def summary_line(document: dict[str, Any]) -> str:
     s = document["summary"]
     if not document["actions"]:
-        head = "No changes. The live aliases match the files."
+        head = ("No changes. The live aliases and phones match the files." if s.get("phones")
+                else "No changes. The live aliases match the files.")
     else:
         head = f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
     left = [f"{s['in_sync']} in sync", f"{s['unmanaged']} unmanaged", f"{s['ignored']} ignored"]
@@ -116,7 +121,14 @@ def summary_line(document: dict[str, Any]) -> str:
         left.append(f"{s['protected']} protected")
     if s.get("unaddressable"):
         left.append(f"{s['unaddressable']} unaddressable")
-    return f"{head} Left alone: {', '.join(left)}."
+    line = f"{head} Left alone: {', '.join(left)}."
+    phones = s.get("phones")
+    if phones:
+        kept = [f"{phones['in_sync']} in sync", f"{phones['unmanaged']} unmanaged", f"{phones['ignored']} ignored"]
+        if phones["protected"]:
+            kept.append(f"{phones['protected']} protected")
+        line += f" Phones left alone: {', '.join(kept)}."
+    return line
 
 
 def refusal_lines(document: dict[str, Any]) -> list[str]:

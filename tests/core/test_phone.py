@@ -161,3 +161,15 @@ def test_a_replaced_phone_keeps_its_login_so_its_aliases_need_nothing():
     assert [(p.key, p.depends_on) for p in phones] == [("delete:phone:200a", ()),
                                                        ("create:phone:200a", ("delete:phone:200a",))]
     assert problems == ()
+
+
+def test_the_planner_orders_a_station_phones_first_then_its_alias_and_counts_what_it_leaves():
+    # station 200 on two servers: two phones, then the alias over them, in one graph
+    desired = Desired((DesiredAlias("200", "Desk 200", ("200a", "200b")),),
+                      phones=(declared("200a", "200"), declared("200b", "200", "10.10.10.16")))
+    result = plan_aliases(desired, state(live("300a", "300")))
+    assert [(a.key, a.depends_on) for a in result.actions] == [
+        ("create:phone:200a", ()), ("create:phone:200b", ()),
+        ("create:200", ("create:phone:200a", "create:phone:200b"))]
+    assert result.phones.unmanaged == ("300a",)
+    assert [w.code for w in result.warnings] == []     # 200a and 200b count as the phones they will be

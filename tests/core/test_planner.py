@@ -156,10 +156,10 @@ def test_describe_change_reads_a_change_as_deepdiff_did(live, declared, renamed)
     assert change.name == (("S", "T") if renamed else None)
 
 
-def test_declared_phones_are_refused_until_they_can_be_applied_never_silently_left_out():
+def test_declared_phones_are_never_planned_against_phones_that_were_not_read():
+    # planning phones against an unread table would create every one of them
     from aliassync.core.phone import DesiredPhone
 
     with pytest.raises(PlanError) as refused:
         plan(Desired((), phones=(DesiredPhone("100a", "100", "10.10.10.15"),)), current())
-    assert str(refused.value) == ("1 phone(s) are declared (phones: or stations:); this version validates them "
-                                  "but cannot plan or apply them yet")
+    assert str(refused.value) == "1 phone(s) are declared (phones: or stations:), but the live phones were not read"
