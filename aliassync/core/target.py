@@ -49,6 +49,10 @@ class StateReader(Protocol):
     def read_aliases(self, alias_ids: Iterable[str]) -> dict[str, LiveAlias]:
         """Just these aliases (keyed by folded id), for conflict checks and read-back."""
 
+    def read_phones(self, secrets: Mapping[str, Mapping[str, str]]) -> tuple[dict[str, tuple], frozenset[str]]:
+        """Every phone in full (by folded login) and the server IPs, in a fixed number of queries;
+        `secrets` (folded login -> field -> declared password) are compared inside the database."""
+
     def read_phone_rows(self, logins: Iterable[str]) -> dict[str, tuple]:
         """Just these phones (`core.phone.LivePhone`, keyed by folded login), for conflict checks and read-back."""
 

@@ -30,10 +30,22 @@ ALIAS_EXISTS = "PHONE ALIAS ALREADY EXISTS"
 MISSING_FIELDS = "YOU MUST USE ALL REQUIRED FIELDS"
 NO_UPDATES = "NO UPDATES DEFINED"
 PHONE_MISSING = "PHONE DOES NOT EXIST"
+# add_phone / update_phone
+PHONE_EXISTS = "PHONE ALREADY EXISTS ON THIS SERVER"          # add_phone: the (extension, server_ip) is taken
+PHONE_LOGIN_EXISTS = "PHONE LOGIN ALREADY EXISTS"             # add_phone: a phone on any server has the login
+PHONE_NOT_ON_SERVER = "PHONE DOES NOT EXIST ON THIS SERVER"   # update_phone: no phone at (extension, server_ip)
+SERVER_MISSING = "SERVER DOES NOT EXIST"
+LOGIN_EXISTS = "LOGIN ALREADY EXISTS"                         # update_phone's (weak) login check
+TEMPLATE_MISSING = "TEMPLATE ID DOES NOT EXIST"               # ..., THIS IS AN OPTIONAL FIELD
+PHONE_PASS_INVALID = "YOU MUST USE A VALID PHONE PASSWORD"    # update_phone: echoes the password sent
+REGISTRATION_PASSWORD_INVALID = "YOU MUST USE A VALID REGISTRATION PASSWORD"   # ... and this one too
 
 LOGIN_REFUSALS = frozenset({LOGIN_INCORRECT, LOCKED_OUT, IP_BLOCKED})
 _PERMISSION = "USER DOES NOT HAVE PERMISSION"   # TO USE THIS FUNCTION, TO ADD PHONE ALIASES, ...
-_INVALID_REQUEST = "YOU MUST USE"               # ALL REQUIRED FIELDS, A VALID ALIAS NAME
+_INVALID_REQUEST = "YOU MUST USE"               # ALL REQUIRED FIELDS, A VALID ALIAS NAME, A VALID TIMEZONE
+_OUT_OF_RANGE = " MUST BE "                     # update_phone: ACTIVE MUST BE Y OR N, OUTBOUND CID MUST BE ...
+# Refusals that sending the same call again cannot change (the files or the dialer must change first).
+_UNFIXABLE = frozenset({PHONE_MISSING, SERVER_MISSING, LOGIN_EXISTS})
 
 _STATUS_LINE = re.compile(r"(?P<kind>SUCCESS|ERROR|NOTICE): (?P<rest>.*)")
 _VERSION_LINE = re.compile(r"VERSION: (?P<version>[^|\s]+)\|BUILD: (?P<build>[^|\s]+)\|.*")
@@ -82,10 +94,17 @@ class Answer:
 
     @property
     def final(self) -> bool:
-        """A refusal that sending the same call again cannot change."""
+        """A refusal that sending the same call again cannot change.
+
+        Those that only tell the state (ALREADY EXISTS, PHONE DOES NOT EXIST
+        ON THIS SERVER) are not final: after a lost answer they usually mean
+        that the first call landed, which the state tells.
+        """
+        reason = self.reason
         return self.fatal or (
             self.kind == "ERROR"
-            and (self.reason == PHONE_MISSING or self.reason.startswith(_INVALID_REQUEST))
+            and (reason in _UNFIXABLE or reason.startswith((_INVALID_REQUEST, TEMPLATE_MISSING))
+                 or _OUT_OF_RANGE in reason)
         )
 
 

@@ -1,19 +1,28 @@
 """The client of VICIdial's Non-Agent API (`non_agent_api.php`), and the
-Writer that applies plan actions through it.
+Writer that applies plan actions (on aliases and on phones) through it.
 
 One pooled HTTP client per run. Every call is a form-encoded POST whose
 fields go `function, user, pass, source, <the function's fields>`:
-VICIdial logs the value of the LAST field, so the password is never last.
+VICIdial logs the value of the LAST field, so no password is ever last
+(a phone's passwords come first among its fields, before its key).
 A `user:pass@` in the URL is sent as basic auth, never as part of a URL
-httpx sees (or logs). VICIdial echoes a wrong password in its answer: that
-field is masked; any other VICIdial answer is data and left as it is, and
-what is not a VICIdial answer (an HTML page, a transport failure) has
-every registered secret masked, since it could echo anything.
+httpx sees (or logs).
+
+VICIdial's answers are data (logins, extensions, names) and are shown as
+they are, except the fields where VICIdial echoes a password, masked by
+their place in the line: the bad-login echo `|<user>|<pass>|BAD|`,
+add_phone's `YOU MUST USE ALL REQUIRED FIELDS` echo (its phone_pass and
+registration_password fields), and update_phone's refusals of a phone or
+registration password (the value refused). What is not a VICIdial answer
+(an HTML page, a transport failure) has every registered secret masked,
+since it could echo anything; each phone password is registered as it is
+resolved, so that covers them too.
 """
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,19 +31,28 @@ from typing import Callable, Mapping
 import httpx
 
 from .. import __version__, redaction
-from ..errors import ApiError, ConfigError, TargetError
+from ..errors import AliassyncError, ApiError, ConfigError, TargetError
+from ..core.model import fold
+from ..core.phone import COLUMNS, SECRET_COLUMNS, PhoneValues, SecretRef
 from ..core.plan import Action
 from ..retry import READS, Backoff, retrying
 from ..core.target import WriteOutcome
 from .answer import LOGIN_INCORRECT
-from .answer import (ALIAS_EXISTS, ALIAS_MISSING, LOCKED_OUT, LOGIN_REFUSALS, MISSING_FIELDS, Answer,
-                              parse_answer, unknown)
+from .answer import (ALIAS_EXISTS, ALIAS_MISSING, LOCKED_OUT, LOGIN_REFUSALS, MISSING_FIELDS, PHONE_EXISTS,
+                     PHONE_LOGIN_EXISTS, PHONE_NOT_ON_SERVER, PHONE_PASS_INVALID, REGISTRATION_PASSWORD_INVALID,
+                     Answer, parse_answer, unknown)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Refusals that only tell what the state is: after a lost answer they usually mean the first write landed.
-STATE_REFUSALS = frozenset({ALIAS_EXISTS, ALIAS_MISSING})
+STATE_REFUSALS = frozenset({ALIAS_EXISTS, ALIAS_MISSING, PHONE_EXISTS, PHONE_LOGIN_EXISTS, PHONE_NOT_ON_SERVER})
+# The form fields that carry a password: never the last field of a call (VICIdial logs the last one's value).
+PASSWORD_FIELDS = frozenset({"pass", *SECRET_COLUMNS})
+# How a resolved phone password is named to redaction (and in its warnings).
+PASSWORD_LABELS = {"phone_pass": "phone password", "registration_password": "registration password"}
+# What VICIdial keeps of a phone password as written (2 to 30 on update; other characters are stripped).
+_PHONE_PASSWORD = re.compile(r"[-_0-9A-Za-z]{2,30}")
 LOCKOUT = timedelta(minutes=15)        # VICIdial locks a user this long after ten failed logins
 _SOURCE = re.compile(r"[0-9A-Za-z]{2,}")
 # No answer yet, but maybe on the next call: the network or the web server failed, not VICIdial.
@@ -85,9 +103,17 @@ class ApiClient:
         )
 
     def call(self, function: str, **fields: str) -> Answer:
-        """One logged-in call; never raises for what the server or network does."""
-        form = {"function": function, "user": self.user, "pass": self._password, "source": self.source}
-        return self._post(form | fields)
+        """One logged-in call; never raises for what the server or network does.
+
+        A call whose last field would carry a password is a bug, refused
+        before anything is sent: VICIdial logs the last field's value.
+        """
+        form = {"function": function, "user": self.user, "pass": self._password, "source": self.source} | fields
+        last = next(reversed(form))
+        if last in PASSWORD_FIELDS:
+            raise AliassyncError(f"refusing to send {function} with the password field {last} last (a bug): "
+                                 "VICIdial logs the last field's value; nothing was sent")
+        return self._post(form)
 
     def version(self) -> str:
         """`2.14-202 build 250720-1841`; proves a VICIdial API answers at the URL.
@@ -176,12 +202,26 @@ class ApiClient:
         return unknown(f"request to {url} failed: {_text(exc)}")
 
 
-class ApiWriter:
-    """The Writer (see core/target.py) for a VICIdial reached through its API."""
+def _no_secret_reader(ref: SecretRef) -> str:
+    """The default way to read a password reference: there is none."""
+    raise ConfigError(f"cannot read the password {ref}: this API writer was given no way to read password "
+                      "references; nothing was sent")
 
-    def __init__(self, client: ApiClient):
+
+class ApiWriter:
+    """The Writer (see core/target.py) for a VICIdial reached through its API.
+
+    `resolve_secret` gives the value of a phone password from its
+    reference; each value is registered for redaction as it is read, and
+    read once per reference and field for the whole run.
+    """
+
+    def __init__(self, client: ApiClient, resolve_secret: Callable[[SecretRef], str] | None = None):
         self.client = client
         self.user = client.user
+        self._resolve_secret = resolve_secret or _no_secret_reader
+        self._passwords: dict[tuple[str, SecretRef], str] = {}
+        self._passwords_lock = threading.Lock()
 
     def version(self) -> str:
         return self.client.version()
@@ -190,8 +230,29 @@ class ApiWriter:
         self.client.check_access(functions)
 
     def write(self, action: Action) -> WriteOutcome:
-        function, fields = _request_for(action)
+        if action.resource == "phone":
+            function, fields = _phone_request_for(action, self._password)
+        elif action.resource == "alias":
+            function, fields = _request_for(action)
+        else:
+            raise AliassyncError(f"{action.key}: no API call writes a {action.resource!r} (a bug); nothing was sent")
         return _outcome_of(self.client.call(function, **fields))
+
+    def _password(self, field: str, ref: SecretRef, login: str) -> str:
+        """The value of `ref`, sent as `field` of phone `login`: registered for redaction, and checked."""
+        with self._passwords_lock:
+            value = self._passwords.get((field, ref))
+        if value is not None:
+            return value
+        value = self._resolve_secret(ref)
+        redaction.register(value, PASSWORD_LABELS[field])
+        if not _PHONE_PASSWORD.fullmatch(value):
+            # VICIdial would store another password than the one meant (or, on update, none at all).
+            raise ConfigError(f"phone {login}: the {PASSWORD_LABELS[field]} {ref} must be 2 to 30 characters of "
+                              "letters, digits, '-' and '_'; nothing was sent")
+        with self._passwords_lock:
+            self._passwords[(field, ref)] = value
+        return value
 
     def close(self) -> None:
         self.client.close()
@@ -212,6 +273,92 @@ def _request_for(action: Action) -> tuple[str, dict[str, str]]:
         "alias_name": after.alias_name,
         "phone_logins": after.logins_list,
     }
+
+
+# The fields a phone action may carry besides its key and passwords, in the order they are sent.
+_ADD_FIELDS = tuple(COLUMNS)
+_UPDATE_FIELDS = ("phone_login", *COLUMNS)
+
+
+def _phone_request_for(action: Action, password: Callable[[str, SecretRef, str], str]
+                       ) -> tuple[str, dict[str, str]]:
+    """The API function and fields that carry out one phone action (see vicidial-api.md).
+
+    - create: add_phone with the passwords, `extension`, `server_ip`,
+      `phone_login` (the action's name) and every field of `after`;
+    - update: update_phone keyed by `extension` and `server_ip`, with the
+      passwords and exactly the fields of `after` (`phone_login` among
+      them when the login changes); never an update that changes
+      nothing, since update_phone writes and flags the server for an
+      Asterisk rebuild even then;
+    - delete: update_phone with the key of `before` and `delete_phone=Y`.
+
+    The passwords come first: the key, always sent and never secret,
+    follows them, so no password is ever the last field. A request the
+    plan should never hold is refused as a bug, before anything is read or sent.
+    """
+    name = action.name
+    if action.kind == "delete":
+        before = action.before
+        if before is None:
+            raise AliassyncError(f"phone {name}: the delete names no phone (a bug in the plan); nothing was sent")
+        return "update_phone", {"extension": before.extension, "server_ip": before.server_ip, "delete_phone": "Y"}
+    after: PhoneValues | None = action.after
+    if action.kind == "create":
+        fields = _phone_fields(action, _ADD_FIELDS)
+        form = _passwords(action, password)
+        form |= {"extension": after.extension, "server_ip": after.server_ip, "phone_login": name}
+        return "add_phone", form | fields
+    if after is None or not (after.fields or after.secrets):
+        raise AliassyncError(f"phone {name}: refusing to send update_phone with nothing to change (a bug in the "
+                             "plan): update_phone writes and flags the server for an Asterisk rebuild even then; "
+                             "nothing was sent")
+    fields = _phone_fields(action, _UPDATE_FIELDS)
+    empty = [field for field, value in fields.items() if value == ""]
+    if empty:
+        raise AliassyncError(f"phone {name}: refusing to send update_phone with an empty {', '.join(empty)} (a bug "
+                             "in the plan): update_phone ignores an empty value (it empties a column only for "
+                             "--BLANK--); nothing was sent")
+    extension, server_ip = _update_key(action)
+    form = _passwords(action, password)
+    form |= {"extension": extension, "server_ip": server_ip}
+    return "update_phone", form | fields
+
+
+def _phone_fields(action: Action, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The fields of `action.after` in the order of `allowed`; another field is a bug (a password among
+    them would be sent unregistered, a key field would address another phone)."""
+    given = action.after.fields
+    stray = [field for field in given if field not in allowed]
+    if stray:
+        function = "add_phone" if action.kind == "create" else "update_phone"
+        raise AliassyncError(f"phone {action.name}: the {action.kind} carries {', '.join(stray)}, not a field "
+                             f"aliassync sends to {function} (a bug in the plan); nothing was sent")
+    return {field: given[field] for field in allowed if field in given}
+
+
+def _passwords(action: Action, password: Callable[[str, SecretRef, str], str]) -> dict[str, str]:
+    secrets = action.after.secrets
+    stray = [field for field in secrets if field not in SECRET_COLUMNS]
+    if stray:
+        raise AliassyncError(f"phone {action.name}: the {action.kind} carries {', '.join(stray)} as a password "
+                             "(a bug in the plan); nothing was sent")
+    return {field: password(field, secrets[field], action.name) for field in SECRET_COLUMNS if field in secrets}
+
+
+def _update_key(action: Action) -> tuple[str, str]:
+    """(extension, server_ip) of the phone an update is on: from `after`, else `before`; they cannot differ."""
+    after, before = action.after, action.before
+    extension = after.extension or (before.extension if before is not None else "")
+    server_ip = after.server_ip or (before.server_ip if before is not None else "")
+    if not extension or not server_ip:
+        raise AliassyncError(f"phone {action.name}: the update names no extension and server_ip (a bug in the "
+                             "plan); nothing was sent")
+    if before is not None and (fold(before.extension), before.server_ip) != (fold(extension), server_ip):
+        raise AliassyncError(f"phone {action.name}: the update would move the phone from extension "
+                             f"{before.extension} on {before.server_ip} to {extension} on {server_ip}, which "
+                             "update_phone cannot do (a bug in the plan); nothing was sent")
+    return extension, server_ip
 
 
 def _outcome_of(answer: Answer) -> WriteOutcome:
@@ -270,19 +417,52 @@ def _checked_source(source: str) -> str:
     return source
 
 
+# Answers that echo a password, by (function, reason): how many data fields the line holds (the user
+# first) and which of them are passwords. VICIdial strips every one of these fields to characters
+# without `|` before it echoes them, so the place of a field in the line is certain.
+_ECHOED_PASSWORDS: Mapping[tuple[str, str], tuple[int, tuple[int, ...]]] = {
+    # |<user>|<extension>|<dialplan_number>|<voicemail_id>|<phone_login>|<phone_pass>|<server_ip>|<protocol>
+    #   |<registration_password>|<phone_full_name>|<local_gmt>|<outbound_cid>
+    ("add_phone", MISSING_FIELDS): (12, (5, 8)),
+    ("update_phone", PHONE_PASS_INVALID): (2, (1,)),                 # |<user>|<phone_pass>
+    ("update_phone", REGISTRATION_PASSWORD_INVALID): (2, (1,)),      # |<user>|<registration_password>
+}
+
+
 def _redacted(answer: Answer) -> Answer:
     """The answer as it may be shown.
 
     VICIdial's answers carry data (logins, names) and are left as they
-    are, except its echo of a bad login, `|<user>|<pass>|BAD|`, whose
-    password field is masked. What is not a VICIdial answer could echo
-    anything: every registered secret is masked in it.
+    are, except where VICIdial echoes a password: the bad-login echo
+    `|<user>|<pass>|BAD|` and the phone answers of `_ECHOED_PASSWORDS`
+    have exactly those fields masked. What is not a VICIdial answer could
+    echo anything: every registered secret is masked in it.
     """
     if answer.kind == "UNKNOWN":
         return _every_secret_masked(answer)
     if answer.reason == LOGIN_INCORRECT:
         return _password_masked(answer)
+    echo = _ECHOED_PASSWORDS.get((answer.function, answer.reason))
+    if echo is not None:
+        return _fields_masked(answer, *echo)
     return answer
+
+
+def _fields_masked(answer: Answer, size: int, places: tuple[int, ...]) -> Answer:
+    """The answer with its data fields at `places` (0 is the user) masked, when the line holds exactly
+    `size` data fields; an echo of another shape has every registered secret masked instead.
+
+    An empty field stays empty: it holds no password, and it shows which required field was missing.
+    """
+    head, *data = answer.line.split("|")
+    fields = list(answer.fields)
+    if len(data) != size or any(fields[place:place + 1] != data[place:place + 1]
+                                for place in places if data[place]):
+        return _every_secret_masked(answer)
+    for place in places:
+        if data[place]:
+            data[place] = fields[place] = redaction.MASK
+    return replace(answer, fields=tuple(fields), line="|".join([head, *data]))
 
 
 def _password_masked(answer: Answer) -> Answer:

@@ -107,13 +107,14 @@ class ApplyReport:
 
 
 def missing_phones(plan: Plan, current: Current) -> dict[str, list[str]]:
-    """Each login that is not a phone, with the aliases (in plan order) naming it."""
+    """Each login that is not a phone (nor one the plan creates), with the aliases (in plan order) naming it."""
+    created = {fold(a.name) for a in plan.actions if a.resource == "phone" and a.kind == "create"}
     missing: dict[str, list[str]] = {}
     for action in plan.actions:
-        if action.after is None:
+        if action.after is None or action.resource != "alias":
             continue
         for login in action.after.phone_logins:
-            if not current.has_phone(login):
+            if not current.has_phone(login) and fold(login) not in created:
                 missing.setdefault(login, []).append(action.name)
     return missing
 
@@ -168,14 +169,25 @@ class _Tracked:
 
 
 def functions_needed(plan: Plan) -> dict[str, str]:
-    """Each API function the plan calls, with what it is needed for."""
-    creates, updates, deletes = plan.count("create"), plan.count("update"), plan.count("delete")
+    """Each API function the plan calls, with what it is needed for.
+
+    Aliases: add_phone_alias creates, update_phone_alias updates and
+    deletes. Phones: add_phone creates, update_phone updates and deletes
+    (`delete_phone=Y`).
+    """
     needed: dict[str, str] = {}
-    if creates:
-        needed["add_phone_alias"] = f"{creates} create(s)"
-    if updates or deletes:
-        needed["update_phone_alias"] = ", ".join(
-            part for part in (updates and f"{updates} update(s)", deletes and f"{deletes} delete(s)") if part)
+    for resource, add, update, noun in (("alias", "add_phone_alias", "update_phone_alias", ""),
+                                        ("phone", "add_phone", "update_phone", "phone ")):
+        counts = {kind: 0 for kind in ("create", "update", "delete")}
+        for action in plan.actions:
+            if action.resource == resource:
+                counts[action.kind] += 1
+        creates, updates, deletes = counts["create"], counts["update"], counts["delete"]
+        if creates:
+            needed[add] = f"{creates} {noun}create(s)"
+        if updates or deletes:
+            needed[update] = ", ".join(part for part in (updates and f"{updates} {noun}update(s)",
+                                                         deletes and f"{deletes} {noun}delete(s)") if part)
     return needed
 
 
@@ -236,7 +248,13 @@ class Applier:
             tracked.attempts += 1
             attempts = tracked.attempts
             started = self._clock()
-            outcome = self.writer.write(action)
+            try:
+                outcome = self.writer.write(action)
+            except AliassyncError as error:   # refused before sending (a password that cannot be read)
+                tracked.attempts -= 1
+                if tracked.uncertain is not None or tracked.lost is not None:
+                    raise
+                return ActionResult(action, "failed", f"not sent: {error}", stop=True, attempts=tracked.attempts)
             took = self._clock() - started
             if outcome.status == "success":
                 return ActionResult(action, "done", outcome.answer, attempts=attempts)

@@ -17,19 +17,19 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any, Callable, Mapping, Sequence
 
 from .. import redaction
 from ..core import refusals
 from ..core.graph import ActionResult
-from ..core.model import Current, Desired
+from ..core.model import Current, Desired, fold
 from ..core.plan import Plan
 from ..core.planner import plan as make_plan
 from ..core.target import Target
 from ..errors import ConfigError, RefusedError
-from ..files import loader
+from ..files import loader, secrets
 from ..output import drift, export, planfile, render
 from .applier import Applier, ApplyOptions, ApplyReport, Interruption, check_phones, preflight
 from .targets import TargetOptions, resolve
@@ -126,8 +126,25 @@ class Manager:
         return desired
 
     @staticmethod
-    def _plan(desired: Desired, target: Target) -> tuple[Current, Plan]:
+    def _read(desired: Desired | None, target: Target, phones: bool = False) -> Current:
+        """The live state; every phone in full too when the files manage phones (or `phones`), with
+        each declared password compared inside the database (never read out)."""
         current = target.reader.read()
+        managed = desired is not None and (bool(desired.phones) or desired.settings.phones.prune)
+        if not (managed or phones):
+            return current
+        declared = {}
+        for phone in (desired.phones if desired is not None else ()):
+            if phone.present and phone.secrets:
+                declared[fold(phone.login)] = {name: secrets.resolve(ref, field=name)
+                                               for name, ref in phone.secrets.items()}
+        rows, servers = target.reader.read_phones(declared)
+        log.info("state: %d phone logins, %d servers read", len(rows), len(servers))
+        return replace(current, phone_rows=rows, servers=servers)
+
+    @classmethod
+    def _plan(cls, desired: Desired, target: Target) -> tuple[Current, Plan]:
+        current = cls._read(desired, target)
         result = make_plan(desired, current)
         log.info("plan: %d to create, %d to update, %d to delete",
                  result.count("create"), result.count("update"), result.count("delete"))
@@ -201,7 +218,7 @@ class Manager:
             current = target.reader.read()
         finally:
             target.close()
-        warn_if_secrets_in_data(None, current)
+        warn_if_secrets_in_data(None, current)   # phones join the export with issue 10's export step
         return export.export_text(current, target.description), export.warnings(current), len(current.aliases)
 
     # ------------------------------------------------------------ applying
@@ -217,7 +234,7 @@ class Manager:
     def planned(self, target: Target, source: Source, options: ApplyOptions) -> Planned:
         """A fresh read and the plan to carry out: a saved plan is refused if the live state moved."""
         if isinstance(source, planfile.SavedPlan):
-            current = target.reader.read()
+            current = self._read(None, target, phones=any(a.resource == "phone" for a in source.plan.actions))
             planfile.check_current(source, current, target.description, source.path)
             log.info("apply: saved plan %s (%s) still matches the live state", source.path, source.checksum)
             warn_if_secrets_in_data(source, current)

@@ -18,6 +18,7 @@ from typing import Callable, Mapping
 import httpx
 
 from .. import redaction
+from ..files import secrets
 from ..errors import ConfigError
 from ..vicidial.state_reader import SqlStateReader
 from ..core.target import Target
@@ -102,7 +103,8 @@ def _sandbox(options: TargetOptions, env: Mapping[str, str]) -> Target:
                          password_is_public=not options.api_pass_file)
 
     reader = SqlStateReader(connect, "?", f"sandbox {path}", errors=(sqlite3.Error,))
-    return Target(f"sandbox {path}", reader, lambda: ApiWriter(client()), _version_probe(client))
+    return Target(f"sandbox {path}", reader, lambda: ApiWriter(client(), resolve_secret=secrets.resolve),
+                  _version_probe(client))
 
 
 def _version_probe(make_client: Callable[[], ApiClient]) -> Callable[[], str]:
@@ -151,7 +153,7 @@ def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool, write
         password = _secret(options.api_pass_file, env, "ALIASSYNC_API_PASS", "--api-pass-file", "API password")
 
         def make_writer() -> ApiWriter:
-            return ApiWriter(ApiClient(api_url, user, password, options.source))
+            return ApiWriter(ApiClient(api_url, user, password, options.source), resolve_secret=secrets.resolve)
 
     version = _version_probe(lambda: ApiClient(api_url, "", "", options.source)) if api_url else lambda: None
     shown_api = public_url(api_url) if api_url else "(not set)"

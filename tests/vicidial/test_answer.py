@@ -104,7 +104,7 @@ CASES = {
         "add_phone", "YOU MUST USE ALL REQUIRED FIELDS", ("apiuser", "100"), final=True),
     "server does not exist": error(
         "ERROR: add_phone SERVER DOES NOT EXIST: |apiuser|10.0.0.1\n",
-        "add_phone", "SERVER DOES NOT EXIST", ("apiuser", "10.0.0.1")),
+        "add_phone", "SERVER DOES NOT EXIST", ("apiuser", "10.0.0.1"), final=True),
     "phone already exists on the server": error(
         "ERROR: add_phone PHONE ALREADY EXISTS ON THIS SERVER: |apiuser|10.0.0.1|100\n",
         "add_phone", "PHONE ALREADY EXISTS ON THIS SERVER", ("apiuser", "10.0.0.1", "100")),
@@ -114,12 +114,41 @@ CASES = {
     "invalid timezone": error(
         "ERROR: add_phone YOU MUST USE A VALID TIMEZONE: |apiuser|-5.5\n",
         "add_phone", "YOU MUST USE A VALID TIMEZONE", ("apiuser", "-5.5"), final=True),
+    "template does not exist": error(
+        "ERROR: add_phone TEMPLATE ID DOES NOT EXIST, THIS IS AN OPTIONAL FIELD: |apiuser|100a|SIPX\n",
+        "add_phone", "TEMPLATE ID DOES NOT EXIST, THIS IS AN OPTIONAL FIELD", ("apiuser", "100a", "SIPX"),
+        final=True),
+    "no permission to add phones": error(
+        "ERROR: add_phone USER DOES NOT HAVE PERMISSION TO ADD PHONES: |apilow|0\n",
+        "add_phone", "USER DOES NOT HAVE PERMISSION TO ADD PHONES", ("apilow", "0"), fatal=True),
     "phone added": success(
         "SUCCESS: add_phone PHONE HAS BEEN ADDED - apiuser|100|10.0.0.1|SIP|100\n",
         "add_phone", "PHONE HAS BEEN ADDED", ("apiuser", "100", "10.0.0.1", "SIP", "100")),
     "phone not on the server": error(
         "ERROR: update_phone PHONE DOES NOT EXIST ON THIS SERVER: |apiuser|10.0.0.1|100\n",
         "update_phone", "PHONE DOES NOT EXIST ON THIS SERVER", ("apiuser", "10.0.0.1", "100")),
+    "update phone without required fields": error(
+        "ERROR: update_phone YOU MUST USE ALL REQUIRED FIELDS: |apiuser||\n",
+        "update_phone", "YOU MUST USE ALL REQUIRED FIELDS", ("apiuser", ""), final=True),
+    "update phone on a server that does not exist": error(
+        "ERROR: update_phone SERVER DOES NOT EXIST: |apiuser|10.9.9.9\n",
+        "update_phone", "SERVER DOES NOT EXIST", ("apiuser", "10.9.9.9"), final=True),
+    "update phone with a login on another server": error(
+        "ERROR: update_phone LOGIN ALREADY EXISTS: |apiuser|100b\n",
+        "update_phone", "LOGIN ALREADY EXISTS", ("apiuser", "100b"), final=True),
+    "update phone with a bad optional field": error(
+        "ERROR: update_phone ACTIVE MUST BE Y OR N, THIS IS AN OPTIONAL FIELD: |apiuser|YES\n",
+        "update_phone", "ACTIVE MUST BE Y OR N, THIS IS AN OPTIONAL FIELD", ("apiuser", "YES"), final=True),
+    "update phone with a short outbound cid": error(
+        "ERROR: update_phone OUTBOUND CID MUST BE FROM 6 TO 18 DIGITS, THIS IS AN OPTIONAL FIELD: |apiuser|123\n",
+        "update_phone", "OUTBOUND CID MUST BE FROM 6 TO 18 DIGITS, THIS IS AN OPTIONAL FIELD", ("apiuser", "123"),
+        final=True),
+    "update phone with a bad phone name": error(
+        "ERROR: update_phone YOU MUST USE A VALID PHONE NAME: |apiuser|D\n",
+        "update_phone", "YOU MUST USE A VALID PHONE NAME", ("apiuser", "D"), final=True),
+    "no permission to update phones": error(
+        "ERROR: update_phone USER DOES NOT HAVE PERMISSION TO UPDATE PHONES: |apilow|0\n",
+        "update_phone", "USER DOES NOT HAVE PERMISSION TO UPDATE PHONES", ("apilow", "0"), fatal=True),
     "no permission to delete phones": notice(
         "NOTICE: update_phone USER DOES NOT HAVE PERMISSION TO DELETE PHONES: |apiuser|0\n",
         "update_phone", "USER DOES NOT HAVE PERMISSION TO DELETE PHONES", ("apiuser", "0"), fatal=True),
