@@ -401,7 +401,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
     if args.sandbox_command == "init":
         seed = seed_file.load(args.phones)
-        store.init_sandbox(args.path, seed.phones, aliases=seed.aliases, users=seed.users)
+        store.init_sandbox(args.path, seed.phones, aliases=seed.aliases, users=seed.users, servers=seed.servers,
+                           templates=seed.templates)
         _out(f"sandbox {args.path}: {len(seed.phones)} phones, {len(seed.aliases)} aliases\n")
         return EXIT_OK
     check_sandbox_path(args.path)

@@ -4,8 +4,10 @@ It answers as non_agent_api.php 2.14-202 (build 250720-1841) does for the
 functions aliassync drives (see vicidial-api.md): characters are stripped
 from every field before anything is checked, the checks run in VICIdial's
 order, and the answer is VICIdial's exact line, always with HTTP 200 and
-`Content-type: text/html; charset=utf-8`. What is not emulated: IP lists,
-two-factor logins, user-group restrictions and VICIdial's other functions.
+`Content-type: text/html; charset=utf-8` (but for PHP dying on an SQL error:
+HTTP 500, empty body). What is not emulated: IP lists, two-factor logins,
+user-group restrictions other than the phones update_phone may see, and
+VICIdial's other functions.
 
 The app is a plain WSGI callable, so faults (a 500 before or after the
 write, an HTML page, an empty body, a dropped connection, latency) can be
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Literal, Mapping
 from urllib.parse import parse_qsl
 
-from .store import DATETIME_FORMAT, Store
+from .store import DATETIME_FORMAT, DuplicateRow, Store
 
 VERSION = "2.14-202"
 BUILD = "250720-1841"
@@ -57,14 +59,21 @@ KEPT_CHARACTERS: Mapping[str, str] = {
     "registration_password": "-_0-9a-zA-Z",
     "phone_full_name": "- +._0-9a-zA-Z",
     "local_gmt": "-.0-9",
-    "outbound_cid": "-_0-9a-zA-Z",
+    "outbound_cid": "0-9",        # but the exact value ---ALL--- is kept (strip_fields)
     "email": "- '+.:/@%_0-9a-zA-Z",
     "phone_context": "-_0-9a-zA-Z",
     "admin_user_group": "-_0-9a-zA-Z",
     "active": "A-Z",
+    "is_webphone": "-_0-9a-zA-Z",
+    "webphone_auto_answer": "-_0-9a-zA-Z",
+    "use_external_server_ip": "-_0-9a-zA-Z",
+    "on_hook_agent": "-_0-9a-zA-Z",
+    "template_id": "-_0-9a-zA-Z",
+    "phone_ring_timeout": "0-9",
+    "delete_vm_after_email": "a-zA-Z",
+    "outbound_alt_cid": "0-9a-zA-Z",
 }
 _STRIPPERS = {name: re.compile(f"[^{kept}]") for name, kept in KEPT_CHARACTERS.items()}
-_NOT_DIGIT = re.compile("[^0-9]")
 
 
 def request_params(environ: Mapping[str, Any]) -> dict[str, str]:
@@ -90,9 +99,9 @@ def _parse(text: str) -> dict[str, str]:
 def strip_fields(params: Mapping[str, str]) -> dict[str, str]:
     """Every field VICIdial reads, stripped to the characters it keeps ('' when absent)."""
     fields = {name: stripper.sub("", params.get(name, "")) for name, stripper in _STRIPPERS.items()}
-    if fields["outbound_cid"] != "---ALL---":
-        fields["outbound_cid"] = _NOT_DIGIT.sub("", fields["outbound_cid"])
-    fields["email"] = fields["email"].replace("+", " ")
+    if params.get("outbound_cid") == "---ALL---":
+        fields["outbound_cid"] = "---ALL---"
+    fields["email"] = fields["email"].replace("+", " ")   # an apostrophe survives: see _statement
     return fields
 
 
@@ -183,6 +192,7 @@ class ApiUser:
     ast_admin_access: str
     ast_delete_phones: str
     api_allowed_functions: str
+    user_group: str | None      # whose admin_viewable_groups limit the phones update_phone sees
 
     def may_call(self, function: str) -> bool:
         """VICIdial's test: ` <function> ` or ALL_FUNCTIONS in api_allowed_functions."""
@@ -234,12 +244,12 @@ class Call:
     def success(self, reason: str, data: str) -> Answer:
         return Answer("SUCCESS", f"{self.function} {reason}", data)
 
-    def log_admin(self, section: str, event_type: str, record_id: str, code: str, notes: str = "") -> None:
-        """The vicidial_admin_log row VICIdial writes after each change."""
+    def log_admin(self, section: str, event_type: str, record_id: str, code: str, notes: str, sql: str) -> None:
+        """The vicidial_admin_log row VICIdial writes after each change, with the statement that made it."""
         self.store.insert("vicidial_admin_log", {
             "event_date": _datetime_text(self.now), "user": self.user, "ip_address": self.ip,
             "event_section": section, "event_type": event_type, "record_id": record_id,
-            "event_code": code, "event_notes": notes})
+            "event_code": code, "event_sql": sql, "event_notes": notes})
 
 
 def add_phone_alias(call: Call) -> Answer:
@@ -252,7 +262,9 @@ def add_phone_alias(call: Call) -> Answer:
     if missing is not None:
         return call.error("PHONE DOES NOT EXIST", missing)
     call.store.insert("phones_alias", {"alias_id": alias_id, "alias_name": alias_name, "logins_list": logins})
-    call.log_admin("PHONEALIASES", "ADD", alias_id, "ADMIN API ADD PHONE ALIAS", f"phones: {logins}")
+    call.log_admin("PHONEALIASES", "ADD", alias_id, "ADMIN API ADD PHONE ALIAS", f"phones: {logins}",
+                   f"INSERT INTO phones_alias (alias_id,alias_name,logins_list) "
+                   f"values('{alias_id}','{alias_name}','{logins}');")
     return call.success("PHONE ALIAS HAS BEEN ADDED", f"{alias_id}|{alias_name}|{logins}")
 
 
@@ -279,7 +291,9 @@ def update_phone_alias(call: Call) -> Answer:
         return call.notice("NO UPDATES DEFINED", "")
     call.store.update("phones_alias", changes, {"alias_id": alias_id})
     # "UPDATE PHONE", not "UPDATE PHONE ALIAS": VICIdial's own event code.
-    call.log_admin("PHONEALIASES", "MODIFY", alias_id, "ADMIN API UPDATE PHONE", f"phones: {logins}")
+    assignments = ",".join(f"{column}='{value}'" for column, value in changes.items())
+    call.log_admin("PHONEALIASES", "MODIFY", alias_id, "ADMIN API UPDATE PHONE", f"phones: {logins}",
+                   f"UPDATE phones_alias set {assignments} where alias_id='{alias_id}';")
     return call.success("PHONE ALIAS HAS BEEN UPDATED", f"{alias_id}|")
 
 
@@ -288,7 +302,8 @@ def _delete_phone_alias(call: Call, alias_id: str) -> Answer:
     if not call.api_user.may_delete:
         return call.notice("USER DOES NOT HAVE PERMISSION TO DELETE PHONE ALIASES", "0")
     call.store.delete("phones_alias", {"alias_id": alias_id})
-    call.log_admin("PHONEALIASES", "DELETE", alias_id, "ADMIN API DELETE PHONE ALIAS")
+    call.log_admin("PHONEALIASES", "DELETE", alias_id, "ADMIN API DELETE PHONE ALIAS", "",
+                   f"DELETE FROM phones_alias where alias_id='{alias_id}' limit 1;")
     return call.success("PHONE ALIAS HAS BEEN DELETED", alias_id)
 
 
@@ -300,18 +315,77 @@ def _first_missing_login(store: Store, logins: str) -> str | None:
     return None
 
 
-PROTOCOLS = ("IAX2", "SIP", "Zap", "EXTERNAL")
+# --------------------------------------------------------------------------
+# Phones (vicidial-api.md, "add_phone / update_phone: managing phones")
+
+PROTOCOLS = ("IAX2", "SIP", "Zap", "EXTERNAL")   # compared case-sensitively: `sip` and `PJSIP` are refused
 GMT_OFFSETS = (
     "12.75", "12.00", "11.00", "10.00", "9.50", "9.00", "8.00", "7.00", "6.50", "6.00", "5.75", "5.50",
     "5.00", "4.50", "4.00", "3.50", "3.00", "2.00", "1.00", "0.00", "-1.00", "-2.00", "-3.00", "-3.50",
     "-4.00", "-5.00", "-6.00", "-7.00", "-8.00", "-9.00", "-10.00", "-11.00", "-12.00",
 )
+_GMT_NUMBERS = frozenset(float(offset) for offset in GMT_OFFSETS)
+# A PHP numeric string, as what is left of local_gmt after filtering can spell one.
+_PHP_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+BLANK = "--BLANK--"
 # add_phone's fields with the length each needs, in the order VICIdial echoes them.
 ADD_PHONE_REQUIRED = (
     ("extension", 2), ("dialplan_number", 2), ("voicemail_id", 1), ("phone_login", 1), ("phone_pass", 1),
     ("server_ip", 1), ("protocol", 1), ("registration_password", 1), ("phone_full_name", 1),
     ("local_gmt", 1), ("outbound_cid", 1),
 )
+# The optional Y/N fields of both functions and the values each takes, case-insensitively (the
+# ENUM stores its own upper-case spelling); any other value is ignored without a word.
+WEBPHONE_OPTIONS: Mapping[str, tuple[str, ...]] = {
+    "is_webphone": ("Y", "N", "Y_API_LAUNCH"),
+    "webphone_auto_answer": ("Y", "N"),
+    "use_external_server_ip": ("Y", "N"),
+    "on_hook_agent": ("Y", "N"),
+}
+
+
+class ScriptDied(Exception):
+    """PHP stopped on a database error: the web server answers HTTP 500 with an empty body."""
+
+
+def valid_gmt(value: str) -> bool:
+    """PHP's loose `==` against the 33 offsets: numeric strings compare as numbers (`-5` is `-5.00`)."""
+    return _PHP_NUMBER.match(value) is not None and float(value) in _GMT_NUMBERS
+
+
+def _webphone_choices(fields: Mapping[str, str]) -> dict[str, str]:
+    """The webphone columns whose field holds a value VICIdial takes, stored as sent (the ENUM folds it)."""
+    return {name: fields[name] for name, allowed in WEBPHONE_OPTIONS.items() if fields[name].upper() in allowed}
+
+
+def _template(call: Call) -> tuple[str | None, Answer | None]:
+    """template_id: `--BLANK--` (any case) is '', one character is ignored (None), more must exist."""
+    template_id = call.fields["template_id"]
+    if template_id.upper() == BLANK:
+        return "", None
+    if len(template_id) < 2:
+        return None, None
+    if not call.store.count("vicidial_conf_templates", {"template_id": template_id}):
+        return None, call.error("TEMPLATE ID DOES NOT EXIST, THIS IS AN OPTIONAL FIELD",
+                                f"{call.fields['phone_login']}|{template_id}")
+    return template_id, None
+
+
+def _sql_literal(value: Any) -> str:
+    """A value as PHP pastes it into its SQL: between quotes, unescaped."""
+    return str(value) if isinstance(value, int) else f"'{value}'"
+
+
+def _statement(sql: str, values: Mapping[str, Any]) -> str:
+    """The statement VICIdial runs (and logs in event_sql, passwords in clear).
+
+    VICIdial does not escape the values it pastes in: one holding an
+    apostrophe (only email can) breaks the statement, and PHP dies before
+    anything is written.
+    """
+    if any(isinstance(value, str) and "'" in value for value in values.values()):
+        raise ScriptDied(sql)
+    return sql
 
 
 def add_phone(call: Call) -> Answer:
@@ -325,29 +399,47 @@ def add_phone(call: Call) -> Answer:
         return call.error("PHONE ALREADY EXISTS ON THIS SERVER", f"{server_ip}|{extension}")
     if call.store.count("phones", {"login": login}):
         return call.error("PHONE LOGIN ALREADY EXISTS", login)
-    if f["local_gmt"] not in GMT_OFFSETS:
+    if not valid_gmt(f["local_gmt"]):
         return call.error("YOU MUST USE A VALID TIMEZONE", f["local_gmt"])
-    call.store.insert("phones", {
+    template_id, refusal = _template(call)
+    if refusal is not None:
+        return refusal
+    row = {
         "extension": extension, "dialplan_number": f["dialplan_number"], "voicemail_id": f["voicemail_id"],
         "login": login, "pass": f["phone_pass"], "server_ip": server_ip, "protocol": f["protocol"],
         "conf_secret": f["registration_password"], "fullname": f["phone_full_name"],
         "local_gmt": f["local_gmt"], "outbound_cid": f["outbound_cid"],
         "phone_context": f["phone_context"] or "default", "email": f["email"], "active": "Y",
-        "status": "ACTIVE", "user_group": f["admin_user_group"] or "---ALL---"})
-    call.log_admin("PHONES", "ADD", extension, "ADMIN API ADD PHONE", f"phone: {extension}|{server_ip}")
+        "status": "ACTIVE", "user_group": f["admin_user_group"] or "---ALL---", "template_id": template_id or "",
+        **_webphone_choices(f),
+    }
+    sql = _statement(f"INSERT INTO phones ({','.join(row)}) values({','.join(map(_sql_literal, row.values()))});",
+                     row)
+    try:
+        call.store.insert("phones", row)
+    except DuplicateRow:
+        # The checks compare the whole extension; the column keeps 100 characters of it.
+        raise ScriptDied(sql) from None
+    call.log_admin("PHONES", "ADD", extension, "ADMIN API ADD PHONE", f"phone: {extension}|{server_ip}", sql)
     _rebuild_conf(call.store, server_ip)
     return call.success("PHONE HAS BEEN ADDED", f"{extension}|{server_ip}|{f['protocol']}|{f['dialplan_number']}")
 
 
 @dataclass(frozen=True)
 class PhoneOption:
-    """An optional update_phone field: checked when given, in VICIdial's order."""
+    """An optional update_phone field: checked when given (not empty), in VICIdial's order.
+
+    `blank` is what `--BLANK--` stores, for the fields that take it; `shown`
+    names the field whose value the error line carries (the field itself,
+    but for VICIdial's own slip on phone_ring_timeout).
+    """
 
     field: str
     column: str
     valid: Callable[[Call, str], bool]
     reason: str
-    blank: bool = False  # `--BLANK--` empties the column
+    blank: str | None = None
+    shown: str | None = None
 
 
 def _length(least: int, most: int) -> Callable[[Call, str], bool]:
@@ -358,39 +450,54 @@ def _one_of(*allowed: str) -> Callable[[Call, str], bool]:
     return lambda call, value: value in allowed
 
 
+def _between(least: int, most: int) -> Callable[[Call, str], bool]:
+    return lambda call, value: least <= int(value) <= most
+
+
+def _gmt(call: Call, value: str) -> bool:
+    return valid_gmt(value)
+
+
 def _login_free(call: Call, login: str) -> bool:
     """VICIdial's check, as written: only a phone on another extension AND another server counts."""
     elsewhere = {"extension": call.fields["extension"], "server_ip": call.fields["server_ip"]}
     return not call.store.count("phones", {"login": login}, not_equal=elsewhere)
 
 
+OPTIONAL = ", THIS IS AN OPTIONAL FIELD"
 PHONE_OPTIONS = (
-    PhoneOption("local_gmt", "local_gmt", _one_of(*GMT_OFFSETS), "YOU MUST USE A VALID TIMEZONE"),
-    PhoneOption("email", "email", _length(5, 300), "YOU MUST USE A VALID EMAIL", blank=True),
-    PhoneOption("phone_context", "phone_context", _length(2, 30), "YOU MUST USE A VALID PHONE CONTEXT",
-                blank=True),
-    PhoneOption("phone_full_name", "fullname", _length(2, 30), "YOU MUST USE A VALID PHONE NAME", blank=True),
+    PhoneOption("local_gmt", "local_gmt", _gmt, "YOU MUST USE A VALID TIMEZONE"),
+    PhoneOption("email", "email", _length(5, 300), "YOU MUST USE A VALID EMAIL", blank=""),
+    PhoneOption("phone_context", "phone_context", _length(2, 30), "YOU MUST USE A VALID PHONE CONTEXT", blank=""),
+    PhoneOption("phone_full_name", "fullname", _length(2, 30), "YOU MUST USE A VALID PHONE NAME", blank=""),
     PhoneOption("registration_password", "conf_secret", _length(2, 30),
-                "YOU MUST USE A VALID REGISTRATION PASSWORD", blank=True),
+                "YOU MUST USE A VALID REGISTRATION PASSWORD", blank=""),
     PhoneOption("protocol", "protocol", _one_of(*PROTOCOLS), "YOU MUST USE A VALID PROTOCOL"),
     PhoneOption("phone_pass", "pass", _length(2, 30), "YOU MUST USE A VALID PHONE PASSWORD"),
     PhoneOption("phone_login", "login", _login_free, "LOGIN ALREADY EXISTS"),
     PhoneOption("voicemail_id", "voicemail_id", _length(2, 30), "YOU MUST USE A VALID VOICEMAIL NUMBER"),
     PhoneOption("dialplan_number", "dialplan_number", _length(3, 30), "YOU MUST USE A VALID DIALPLAN NUMBER"),
-    PhoneOption("active", "active", _one_of("Y", "N"), "ACTIVE MUST BE Y OR N, THIS IS AN OPTIONAL FIELD"),
+    PhoneOption("active", "active", _one_of("Y", "N"), "ACTIVE MUST BE Y OR N" + OPTIONAL),
     PhoneOption("outbound_cid", "outbound_cid", _length(6, 18),
-                "OUTBOUND CID MUST BE FROM 6 TO 18 DIGITS, THIS IS AN OPTIONAL FIELD"),
+                "OUTBOUND CID MUST BE FROM 6 TO 18 DIGITS" + OPTIONAL),
     PhoneOption("admin_user_group", "user_group", _length(2, 20),
-                "USER GROUP MUST BE FROM 2 TO 20 CHARACTERS, THIS IS AN OPTIONAL FIELD"),
+                "USER GROUP MUST BE FROM 2 TO 20 CHARACTERS" + OPTIONAL),
+    PhoneOption("outbound_alt_cid", "outbound_alt_cid", _length(6, 18),
+                "OUTBOUND ALT CID MUST BE FROM 6 TO 18 DIGITS" + OPTIONAL),
+    PhoneOption("phone_ring_timeout", "phone_ring_timeout", _between(2, 180),
+                "PHONE RING TIMEOUT MUST BE FROM 2 TO 180 SECONDS" + OPTIONAL, shown="outbound_alt_cid"),
+    PhoneOption("delete_vm_after_email", "delete_vm_after_email", _one_of("Y", "N"),
+                "DELETE VOICEMAIL AFTER EMAIL MUST BE Y OR N" + OPTIONAL),
 )
 
 
 def update_phone(call: Call) -> Answer:
-    """Keyed by (extension, server_ip).
+    """Keyed by (extension, server_ip); every call that reaches the end writes.
 
-    With no optional field VICIdial still updates and answers SUCCESS: its
-    "NO UPDATES DEFINED" branch cannot be reached, as the SQL fragment it
-    measures always holds spaces.
+    VICIdial's "NO UPDATES DEFINED" branch cannot be reached (the SQL
+    fragment it measures always holds `install_directory=''`): with no
+    field, or only ignored values, the phone is still updated, logged and
+    its server flagged for a rebuild.
     """
     extension, server_ip = call.fields["extension"], call.fields["server_ip"]
     if len(extension) < 2 or not server_ip:
@@ -398,39 +505,67 @@ def update_phone(call: Call) -> Answer:
     if not call.store.count("servers", {"server_ip": server_ip}):
         return call.error("SERVER DOES NOT EXIST", server_ip)
     phone = {"extension": extension, "server_ip": server_ip}
-    if not call.store.count("phones", phone):
+    if not _visible_phone(call, phone):
         return call.error("PHONE DOES NOT EXIST ON THIS SERVER", f"{server_ip}|{extension}")
     if call.fields["delete_phone"] == "Y":
         return _delete_phone(call, phone)
-    changes = {}
+    changes: dict[str, Any] = {"install_directory": ""}
     for option in PHONE_OPTIONS:
         value = call.fields[option.field]
-        if option.blank and value == "--BLANK--":
-            changes[option.column] = ""
+        if option.blank is not None and value == BLANK:
+            changes[option.column] = option.blank
         elif value:
             if not option.valid(call, value):
-                return call.error(option.reason, value)
-            changes[option.column] = value
-    if changes:
-        call.store.update("phones", changes, phone)
-    call.log_admin("PHONES", "MODIFY", extension, "ADMIN API UPDATE PHONE", f"phone: {extension}|{server_ip}")
+                return call.error(option.reason, call.fields[option.shown or option.field])
+            changes[option.column] = int(value) if option.column == "phone_ring_timeout" else value
+    changes.update(_webphone_choices(call.fields))
+    template_id, refusal = _template(call)
+    if refusal is not None:
+        return refusal
+    if template_id is not None:
+        changes["template_id"] = template_id
+    assignments = ",".join(f"{column}={_sql_literal(value)}" for column, value in changes.items())
+    sql = _statement(f"UPDATE phones set {assignments} where extension='{extension}' "
+                     f"and server_ip='{server_ip}';", changes)
+    call.store.update("phones", changes, phone)
+    call.log_admin("PHONES", "MODIFY", extension, "ADMIN API UPDATE PHONE", f"phone: {extension}|{server_ip}", sql)
     _rebuild_conf(call.store, server_ip)
     return call.success("PHONE HAS BEEN UPDATED", f"{extension}|{server_ip}|")
 
 
+def _visible_phone(call: Call, phone: Mapping[str, str]) -> bool:
+    """Whether the phone exists and the API user's group may see it.
+
+    VICIdial adds `user_group IN('---ALL---',<admin_viewable_groups>)` to
+    the query unless the group's admin_viewable_groups holds `--ALL--` or
+    is 3 characters or fewer; add_phone's checks have no such condition.
+    """
+    row = call.store.fetch_one("phones", ("user_group",), phone)
+    if row is None:
+        return False
+    group = call.store.fetch_one("vicidial_user_groups", ("admin_viewable_groups",),
+                                 {"user_group": call.api_user.user_group or ""})
+    viewable = (group or {}).get("admin_viewable_groups") or ""
+    if "--ALL--" in viewable.upper() or len(viewable) <= 3:
+        return True
+    listed = {"---ALL---", *viewable.replace(" -", "").split(" ")}
+    return row["user_group"] is not None and row["user_group"].casefold() in {g.casefold() for g in listed}
+
+
 def _delete_phone(call: Call, phone: Mapping[str, str]) -> Answer:
-    """Aliases listing the phone are not checked: they keep a dangling login."""
+    """Every other field is ignored; aliases listing the phone and users naming it are not checked."""
     if not call.api_user.may_delete:
         return call.notice("USER DOES NOT HAVE PERMISSION TO DELETE PHONES", "0")
-    call.store.delete("phones", phone)
     extension, server_ip = phone["extension"], phone["server_ip"]
-    call.log_admin("PHONES", "DELETE", extension, "ADMIN API DELETE PHONE", f"phone: {extension}|{server_ip}")
+    call.store.delete("phones", phone)
+    call.log_admin("PHONES", "DELETE", extension, "ADMIN API DELETE PHONE", f"phone: {extension}|{server_ip}",
+                   f"DELETE from phones where extension='{extension}' and server_ip='{server_ip}' limit 1;")
     _rebuild_conf(call.store, server_ip)
     return call.success("PHONE HAS BEEN DELETED", f"{extension}|{server_ip}|")
 
 
 def _rebuild_conf(store: Store, server_ip: str) -> None:
-    """Every phone write makes the server rebuild its Asterisk configuration."""
+    """A phone write flags its server for an Asterisk rebuild, if that server generates its configuration."""
     store.update("servers", {"rebuild_conf_files": "Y"},
                  {"generate_vicidial_conf": "Y", "active_asterisk_server": "Y", "server_ip": server_ip})
 
@@ -482,10 +617,18 @@ def respond(store: Store, params: Mapping[str, str], ip: str, now: float) -> str
 
 
 def make_app(store: Store, clock: Callable[[], float] = time.time) -> WsgiApp:
-    """The emulated script as a WSGI app; it answers on any path (the server mounts it)."""
+    """The emulated script as a WSGI app; it answers on any path (the server mounts it).
+
+    Always HTTP 200, but when PHP dies on a database error (ScriptDied):
+    then HTTP 500 with an empty body, and nothing of the call is written.
+    """
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        body = respond(store, request_params(environ), environ.get("REMOTE_ADDR", ""), clock()).encode()
+        try:
+            body = respond(store, request_params(environ), environ.get("REMOTE_ADDR", ""), clock()).encode()
+        except ScriptDied:
+            start_response("500 Internal Server Error", [*RESPONSE_HEADERS, ("Content-Length", "0")])
+            return [b""]
         start_response("200 OK", [*RESPONSE_HEADERS, ("Content-Length", str(len(body)))])
         return [body]
 

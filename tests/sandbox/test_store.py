@@ -23,8 +23,12 @@ def test_an_existing_file_is_never_overwritten(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("phones", "message"), [
-    ([{"login": "100a", "password": "x"}], "phone 1: unknown key 'password'; keys are login, active, pass, "
-                                           "server_ip, extension"),
+    ([{"login": "100a", "password": "x"}],
+     "phone 1: unknown key 'password'; the keys are the columns of VICIdial's phones table (extension, "
+     "dialplan_number, voicemail_id, phone_ip, computer_ip, server_ip, login, pass, status, active, phone_type, "
+     "fullname, company, protocol, local_gmt, install_directory, outbound_cid, email, template_id, "
+     "phone_context, phone_ring_timeout, conf_secret, delete_vm_after_email, is_webphone, "
+     "use_external_server_ip, on_hook_agent, webphone_auto_answer, user_group, outbound_alt_cid)"),
     ([{"login": "100a"}, {"active": "Y"}], "phone 2: login is missing"),
     ([{"login": "100a", "active": "yes"}], "phone 1: active must be Y or N"),
     ([{"login": 100}], "phone 1: login must be a string"),
@@ -102,9 +106,10 @@ def test_mysql_tables_are_myisam_utf8_general_ci(mariadb_url) -> None:
         tables = cursor.fetchall()
 
     # MariaDB 10.6 and later call VICIdial's utf8 by its full name, utf8mb3.
-    assert [(name, engine, collation.replace("utf8mb3_", "utf8_")) for name, engine, collation in tables] == [
+    assert sorted((name, engine, collation.replace("utf8mb3_", "utf8_")) for name, engine, collation in tables) == [
         (name, "MyISAM", "utf8_general_ci")
-        for name in ("phones", "phones_alias", "servers", "vicidial_admin_log", "vicidial_users")]
+        for name in ("phones", "phones_alias", "servers", "vicidial_admin_log", "vicidial_conf_templates",
+                     "vicidial_user_groups", "vicidial_users")]
 
 
 def test_a_large_seed_is_stored_whole(tmp_path) -> None:
