@@ -5,8 +5,9 @@ for the shape of one file; this module adds what a schema cannot say:
 ids duplicated across files (case-insensitively, as VICIdial compares),
 a login listed twice in one alias, the 255-character limit of the joined
 list, settings that disagree between files, and patterns that contradict
-declarations. Every problem names file:line:column; all are reported in
-one run.
+declarations. Phones, servers and stations (their expansion and their
+checks across files and kinds) are in `phones.py`. Every problem names
+file:line:column; all are reported in one run.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import errno
 import json
 import math
 import os
+import re
 import stat
 import unicodedata
 from dataclasses import dataclass, field
@@ -22,20 +24,22 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import yaml_reader
+from . import phones, yaml_reader
 from ..bulk import collector_paused
 from .fast_accept import FastAccept
 from ..errors import LoadError, Problem
 from ..core.model import Desired, DesiredAlias, Location, Settings, fold, matches_any
+from ..core.phone import LOCAL_GMT, DesiredPhone
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_ALIASES = 200_000
-MAX_LIST_CHARS = 255          # phones_alias.logins_list is VARCHAR(255)
+MAX_LIST_CHARS = phones.MAX_LIST_CHARS   # phones_alias.logins_list is VARCHAR(255)
 MIN_LIST_CHARS = 2            # VICIdial refuses a shorter phone_logins
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_SHOWN = 60                # characters of a value quoted in a message
 MAX_MESSAGE = 400             # characters of one problem's message
 DESIRED_SCHEMA = "aliassync.schema.json"
+PLACED_SECTIONS = ("phones", "stations")   # their entries keep their place in Desired (noted while reading)
 
 def schema_path(name: str) -> Path:
     """A schema file: packaged in a wheel, or `schema/` beside the package."""
@@ -61,6 +65,10 @@ def _validator(name: str):
 def _fast_accept() -> FastAccept:
     return FastAccept(load_schema(DESIRED_SCHEMA))
 
+
+@lru_cache(maxsize=None)
+def _phone_rules() -> phones.Rules:
+    return phones.Rules.from_schema(load_schema(DESIRED_SCHEMA))
 
 
 
@@ -146,6 +154,7 @@ class _Source:
     pending: list[_Pending] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)     # the file could not be read
     duplicates: list[Problem] = field(default_factory=list)   # read, keeping the first of each key
+    places: dict[str, dict[str, Location]] = field(default_factory=dict)   # where phones and stations stand
 
     def flag(self, path: tuple, message: str, at_key: bool = False,
              ref: tuple["_Source", tuple, bool] | None = None) -> None:
@@ -205,7 +214,8 @@ def _read_source(name: str) -> _Source:
             return source
         source.text = _decode(raw, name)
         duplicates: list[yaml_reader.YamlProblem] = []
-        source.data = yaml_reader.read(source.text, name, duplicates)
+        source.places = {section: {} for section in PLACED_SECTIONS}
+        source.data = yaml_reader.read(source.text, name, duplicates, source.places)
         source.duplicates = [Problem(d.location, d.message) for d in duplicates]
     except yaml_reader.YamlProblem as problem:
         source.problems.append(Problem(problem.location, problem.message))
@@ -214,27 +224,35 @@ def _read_source(name: str) -> _Source:
     return source
 
 
-TYPED_KEYS = frozenset({"version", "prune", "max_deletes", "max_delete_percent"})
+TYPED_KEYS = frozenset({"version", "prune", "max_deletes", "max_delete_percent",
+                        "active", "webphone_auto_answer", "use_external_server_ip", "on_hook_agent"})
+# Values that must be written as text: a plain scalar stays a `Plain` so that the loader can tell
+# `local_gmt: -5.00` (a number to YAML, and to any editor checking the schema) from `"-5.00"`.
+PLAIN_KEYS = frozenset({"local_gmt"})
 
 
-def as_text(value: Any, typed_keys: frozenset[str] = TYPED_KEYS, key: Any = None) -> Any:
-    """Plain scalars become their text, except the values of `typed_keys`.
+def as_text(value: Any, typed_keys: frozenset[str] = TYPED_KEYS, key: Any = None,
+            plain_keys: frozenset[str] = frozenset()) -> Any:
+    """Plain scalars become their text, except the values of `typed_keys` (what YAML reads them as)
+    and of `plain_keys` (kept as `Plain`: text that knows it was not quoted).
 
     VICIdial ids, logins and names are text even when YAML 1.1 would read
     them otherwise: `0100` must stay `0100` (not octal 64), `no` must stay
     `no` (not false). Keys are always text.
     """
     if isinstance(value, yaml_reader.Plain):
+        if key in typed_keys:
+            typed = value.value
+            return str(value) if _is_nan(typed) else typed
         # str(): a plain str is half the size of a Plain, and the collector need not track it
-        typed = value.value if key in typed_keys else str(value)
-        return str(value) if _is_nan(typed) else typed
+        return value if key in plain_keys else str(value)
     if _is_nan(value):
         return str(value)   # `!!float .nan` passes every numeric bound: make it text, which none accepts
     if isinstance(value, dict):
-        return {(str(k) if isinstance(k, yaml_reader.Plain) else k): as_text(v, typed_keys, k)
+        return {(str(k) if isinstance(k, yaml_reader.Plain) else k): as_text(v, typed_keys, k, plain_keys)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [as_text(item, typed_keys, key) for item in value]
+        return [as_text(item, typed_keys, key, plain_keys) for item in value]
     return value
 
 
@@ -277,11 +295,15 @@ def _schema_problems(source: _Source, schema_name: str) -> None:
         _flag_schema_error(source, error)
 
 
+_NAMED = {"aliases": "alias", "phones": "phone", "stations": "station", "servers": "server"}
+
+
 def _describe(path: tuple) -> str:
-    """`aliases.sales1.phone_logins.2` reads as `alias sales1: phone_logins item 3`."""
-    if len(path) >= 2 and path[0] == "aliases":
+    """`aliases.sales1.phone_logins.2` reads as `alias sales1: phone_logins item 3`
+    (and `phone 100a: local_gmt`, `station 200: servers item 2`, `server 10.10.10.15`)."""
+    if len(path) >= 2 and path[0] in _NAMED:
         rest = path[2:]
-        return f"alias {_key_text(path[1])}" + (": " + _dotted(rest) if rest else "")
+        return f"{_NAMED[path[0]]} {_key_text(path[1])}" + (": " + _dotted(rest) if rest else "")
     return _dotted(path) or "the top level"
 
 
@@ -333,10 +355,24 @@ def _control(value: Any) -> str:
     return f"U+{code:04X}" + (f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else "")
 
 
+def _timezone(instance: Any) -> str:
+    """How to write a time zone VICIdial lists: the one `instance` means, or all 33."""
+    if isinstance(instance, str) and re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)", instance):
+        meant = [zone for zone in LOCAL_GMT if float(zone) == float(instance)]
+        if meant:
+            return f'must be written exactly as VICIdial lists it, in quotes: "{meant[0]}"'
+    return ("is not one of VICIdial's 33 time zones; write one in quotes, as \"-5.00\": " + " ".join(LOCAL_GMT))
+
+
+_TIMEZONE_FIELD = "{timezone}"
+
+
 def _custom(template: str, instance: Any, what: str) -> str:
-    """A schema's x-message filled in: {instance} the value, {what} what it is, {control} its control character."""
+    """A schema's x-message filled in: {instance} the value, {what} what it is, {control} its control
+    character, {timezone} how to write the time zone it means."""
     control = _control(instance) if "{control}" in template else ""
-    return template.format(instance=_Shown(instance), what=what, control=control)
+    timezone = _timezone(instance) if _TIMEZONE_FIELD in template else ""
+    return template.format(instance=_Shown(instance), what=what, control=control, timezone=timezone)
 
 
 def _flag_schema_error(source: _Source, error) -> None:
@@ -353,7 +389,8 @@ def _flag_schema_error(source: _Source, error) -> None:
     if "propertyNames" in error.absolute_schema_path:
         # jsonschema checks a key as an instance found at its mapping's path: report it at the key itself
         name = error.instance
-        what = "alias id" if path == ("aliases",) else f"key of {where}"
+        what = {("aliases",): "alias id", ("phones",): "phone login", ("stations",): "station id",
+                ("servers",): "server"}.get(path, f"key of {where}")
         message = _custom(custom, name, what) if custom else f"{what} {_schema_message(error)}"
         source.flag(path + (name,), message, at_key=True)
         return
@@ -496,7 +533,7 @@ def load(paths: Sequence[str]) -> Desired:
     _check_alias_count(sources)
     for source in sources:
         if not source.problems:
-            source.data = as_text(source.data)
+            source.data = as_text(source.data, TYPED_KEYS, None, PLAIN_KEYS)
             _schema_problems(source, DESIRED_SCHEMA)
     readable = [s for s in sources if not s.problems]
 
@@ -506,6 +543,7 @@ def load(paths: Sequence[str]) -> Desired:
         _check_aliases(source, owner, aliases)
     values = _merge_settings(readable)
     _check_patterns(values, aliases, owner)
+    collected = phones.collect(readable, _phone_rules(), owner, values)
 
     problems = _resolve(sources)
     if problems:
@@ -513,15 +551,51 @@ def load(paths: Sequence[str]) -> Desired:
     for key in ("ignore", "protected"):
         if key in values:
             values[key] = tuple(values[key])
-    return Desired(tuple(aliases), Settings(**values), tuple(names))
+    station_aliases = tuple(_placed(collected.aliases))
+    return Desired(tuple(aliases) + station_aliases, Settings(**values, phones=collected.settings), tuple(names),
+                   phones=_desired_phones(collected.phones), servers=collected.servers)
+
+
+def _located(placed: list[tuple[_Source, tuple]]) -> list[Location]:
+    """The key location of each (source, ("phones" or "stations", key)), as noted while reading
+    (a mapping reached through a YAML alias was not: its file is read again for it)."""
+    unnoted: dict[_Source, set[tuple]] = {}
+    for source, (section, key) in placed:
+        if key not in source.places.get(section, {}):
+            unnoted.setdefault(source, set()).add((section, key))
+    for source, paths in unnoted.items():
+        for (section, key), place in yaml_reader.locate(source.text, source.name, paths).items():
+            source.places.setdefault(section, {})[key] = _pick(place, True)
+    return [source.places[section][key] for source, (section, key) in placed]
+
+
+def _placed(aliases: list[tuple[DesiredAlias, _Source, tuple]]) -> list[DesiredAlias]:
+    locations = _located([(source, path) for _, source, path in aliases])
+    return [DesiredAlias(alias.alias_id, alias.alias_name, alias.phone_logins, location=location)
+            for (alias, _, _), location in zip(aliases, locations)]
+
+
+def _desired_phones(made: list[phones.Made]) -> tuple[DesiredPhone, ...]:
+    locations = _located([(phone.source, phone.path) for phone in made])
+    return tuple(DesiredPhone(phone.login, phone.extension, phone.server_ip, phone.fields, phone.secrets,
+                              phone.present, phone.station, location)
+                 for phone, location in zip(made, locations))
 
 
 def _check_alias_count(sources: list[_Source]) -> None:
-    """Refuse too many aliases before checking any of them: the checks cost time and memory per alias."""
-    declared = sum(len(_declared(source)) for source in sources if not source.problems)
+    """Refuse too many aliases or phones before checking any of them: the checks cost time and memory
+    per alias and per phone."""
+    readable = [source for source in sources if not source.problems]
+    declared = sum(len(_declared(source)) + len(phones.mapping(source, "stations")) for source in readable)
+    made = phones.count(readable)
+    too_many = []
     if declared > MAX_ALIASES:
+        too_many.append(Problem(None, f"{declared} aliases declared; the limit is {MAX_ALIASES}"))
+    if made > phones.MAX_PHONES:
+        too_many.append(Problem(None, f"{made} phones declared (stations' included); the limit is {phones.MAX_PHONES}"))
+    if too_many:
         unreadable = [problem for source in sources for problem in source.problems]
-        raise LoadError(unreadable + [Problem(None, f"{declared} aliases declared; the limit is {MAX_ALIASES}")])
+        raise LoadError(unreadable + too_many)
 
 
 def _problem_order(problem: Problem) -> tuple:

@@ -143,9 +143,9 @@ class _Scalars:
 
 
 class _Frame:
-    __slots__ = ("container", "is_map", "key", "key_mark", "size", "anchor", "mark")
+    __slots__ = ("container", "is_map", "key", "key_mark", "size", "anchor", "mark", "places")
 
-    def __init__(self, container, is_map: bool, anchor, mark):
+    def __init__(self, container, is_map: bool, anchor, mark, places: dict | None = None):
         self.container = container
         self.is_map = is_map
         self.key: Any = _NO_KEY
@@ -153,6 +153,7 @@ class _Frame:
         self.size = 1
         self.anchor = anchor
         self.mark = mark
+        self.places = places     # where this mapping's keys stand, when the caller asked (see read())
 
 
 _PLAIN_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
@@ -176,7 +177,8 @@ class Plain(str):
         return _Scalars().plain(self)
 
 
-def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any:
+def read(text: str, name: str, problems: list[YamlProblem] | None = None,
+         key_places: dict[str, dict[str, Location]] | None = None) -> Any:
     """The single YAML document in `text` as plain values.
 
     A duplicate key does not stop the reading: it is added to `problems`
@@ -185,6 +187,11 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
 
     Plain scalars that YAML would read as numbers, booleans or dates come
     back as `Plain`: their text, with YAML's reading in `.value`.
+
+    `key_places` names top-level keys (`{"phones": {}}`) whose mapping's
+    keys should have their positions noted as they are read (key text ->
+    Location, into the dict given): the few entries that keep a place
+    without reading the file again.
     """
     scalars = _Scalars()
     anchors: dict[str, tuple[Any, int]] = {}
@@ -222,6 +229,8 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
                 frame.key, frame.key_mark = _DUPLICATE, mark
             else:
                 frame.key, frame.key_mark = value, mark
+                if frame.places is not None:
+                    frame.places[str(value)] = _location(name, mark)
         else:
             if frame.key is not _DUPLICATE:
                 frame.container[frame.key] = value
@@ -247,7 +256,10 @@ def read(text: str, name: str, problems: list[YamlProblem] | None = None) -> Any
                 is_map = isinstance(event, yaml.MappingStartEvent)
                 if stack and stack[-1].is_map and stack[-1].key is _NO_KEY:
                     raise YamlProblem(_location(name, event.start_mark), "a mapping key must be a plain value")
-                stack.append(_Frame({} if is_map else [], is_map, event.anchor, event.start_mark))
+                places = None
+                if key_places and is_map and len(stack) == 1 and stack[0].is_map:
+                    places = key_places.get(stack[0].key)   # a top-level key whose entries keep their place
+                stack.append(_Frame({} if is_map else [], is_map, event.anchor, event.start_mark, places))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
                 if frame.anchor:

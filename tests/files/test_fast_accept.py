@@ -37,6 +37,19 @@ def test_a_valid_document_needs_no_jsonschema_at_all():
     assert FAST.unchecked(document) is None
 
 
+def test_phones_servers_and_stations_are_left_to_jsonschema():
+    # The fast path knows aliases only: a document with any phone key is never accepted whole, and
+    # jsonschema sees every part of it but the alias entries proven valid.
+    sales1 = {"alias_name": "Sales", "phone_logins": ["100a"]}
+    for key, value in [("phones", {"100a": {"extension": "100", "server_ip": "10.10.10.15"}}),
+                       ("phone_defaults", {"protocol": "SIP"}), ("servers", {"10.10.10.15": "a"}),
+                       ("stations", {"200": {"alias_name": "Desk", "servers": "all"}})]:
+        document = {"version": 1, "aliases": {"sales1": sales1}, key: value}
+        assert FAST.unchecked(document) == {"version": 1, "aliases": {}, key: value}
+    document = {"version": 1, "settings": {"prune": True, "phones": {"prune": True}}, "aliases": {"sales1": sales1}}
+    assert FAST.unchecked(document) == {**document, "aliases": {}}
+
+
 def test_jsonschema_sees_only_the_entries_not_proven_valid():
     document = {"version": 1, "aliases": {"good": {"alias_name": "Good", "phone_logins": ["100a"]},
                                           "bad": {"alias_name": "Bad", "phone_logins": ["100 a"]},
@@ -93,7 +106,7 @@ _ENTRY = st.one_of(
     _VALUE,
 )
 _SETTINGS = st.dictionaries(st.sampled_from(["prune", "ignore", "protected", "max_deletes", "max_delete_percent",
-                                             "other"]), _VALUE, max_size=3)
+                                             "phones", "other"]), _VALUE, max_size=3)
 
 
 @settings(max_examples=1500, deadline=None)

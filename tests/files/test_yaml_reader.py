@@ -48,3 +48,15 @@ def test_a_numeric_login_is_kept_as_written_without_being_read_as_a_number():
 def test_text_no_resolver_looks_at_is_kept_as_it_is():
     kept = _Scalars().kept(_event("sales000001"))
     assert type(kept) is str and kept == "sales000001"
+
+
+def test_the_keys_of_named_top_level_mappings_have_their_places_noted_while_reading():
+    from aliassync.core.model import Location
+    from aliassync.files.yaml_reader import read
+
+    text = ("version: 1\naliases:\n  sales1: {alias_name: S}\nphones:\n  100a: {extension: '100'}\n"
+            "  0100: {extension: '101'}\nstations: {\"200\": {servers: all}}\n")
+    places = {"phones": {}, "stations": {}}
+    read(text, "f.yaml", [], places)
+    assert places == {"phones": {"100a": Location("f.yaml", 5, 3), "0100": Location("f.yaml", 6, 3)},
+                      "stations": {"200": Location("f.yaml", 7, 12)}}
