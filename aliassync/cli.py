@@ -217,7 +217,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _err(f"warning: {warning}")
         if refusal:   # warnings alone never fail validation; what apply would refuse does, and says why
             raise RefusedError(refusal)
-    _out(f"{len(desired.aliases)} aliases in {len(desired.sources)} file(s): valid\n")
+    phones = f" and {len(desired.phones)} phones" if desired.phones else ""
+    _out(f"{len(desired.aliases)} aliases{phones} in {len(desired.sources)} file(s): valid\n")
     return EXIT_OK
 
 
