@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="write the live aliases as a desired-state file")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout (refuses to overwrite)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument("--phones", action="store_true",
+                   help="also write the live phones (passwords as {env: ...} references, never values)")
     _add_target_options(p)
     _add_common(p)
 
@@ -377,7 +379,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    text, warnings, count = _manager(args).export()
+    text, warnings, count = _manager(args).export(phones=args.phones)
     for line in warnings:
         _err(f"warning: {line}")
     if not args.out:

@@ -53,6 +53,10 @@ class StateReader(Protocol):
         """Every phone in full (by folded login) and the server IPs, in a fixed number of queries;
         `secrets` (folded login -> field -> declared password) are compared inside the database."""
 
+    def read_password_groups(self) -> dict[tuple[str, str, str], dict[str, tuple[int, bool]]]:
+        """For export: per phone (login, extension, server_ip) and password field, (group, fits); equal
+        groups mean equal passwords, compared inside the database; no password is read out."""
+
     def read_phone_rows(self, logins: Iterable[str]) -> dict[str, tuple]:
         """Just these phones (`core.phone.LivePhone`, keyed by folded login), for conflict checks and read-back."""
 

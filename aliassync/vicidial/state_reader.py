@@ -60,6 +60,22 @@ SECRETS_SQL = (
     + ", ".join(f"SHA2(CONCAT(d.{field}_salt, COALESCE(p.{column}, '')), 256) = d.{field}_sha"
                 for field, column in SECRET_COLUMNS.items())
     + " FROM phones p JOIN declared d ON d.login_hex = HEX(p.login)")
+# Which phones share a password, for export, without reading one: per phone its key, then per password
+# (SECRET_COLUMNS) a group number (DENSE_RANK over the stored bytes, so equal numbers mean byte-equal
+# passwords: HEX() compares bytes on both engines, whatever the column's collation) and whether it fits
+# the files' rule (2 to 30 of [-_0-9A-Za-z]). The numbers' order is the passwords' byte order: callers
+# number the groups afresh before showing them. `{fits}` is the engine's own test (FITS_SQL).
+PASSWORD_GROUPS_SQL = (
+    "SELECT login, extension, server_ip, "
+    + ", ".join(f"DENSE_RANK() OVER (ORDER BY HEX(COALESCE({column}, ''))), {{fits_{field}}}"
+                for field, column in SECRET_COLUMNS.items())
+    + " FROM phones")
+FITS_SQL = {   # by placeholder: sqlite3's qmark, PyMySQL's format
+    "?": "CASE WHEN LENGTH(COALESCE({column}, '')) BETWEEN 2 AND 30 "
+         "AND COALESCE({column}, '') NOT GLOB '*[^-_0-9A-Za-z]*' THEN 1 ELSE 0 END",
+    "%s": "CASE WHEN LENGTH(COALESCE({column}, '')) BETWEEN 2 AND 30 "
+          "AND CAST(COALESCE({column}, '') AS BINARY) NOT REGEXP '[^-_0-9A-Za-z]' THEN 1 ELSE 0 END",
+}
 # MySQL client errors of the connection, not of the query: can't connect (2003),
 # server has gone away (2006), lost connection during the query (2013, 2055).
 CONNECTION_LOST = frozenset({2003, 2006, 2013, 2055})
@@ -310,6 +326,26 @@ class SqlStateReader:
                 key = (_text(row[0]), _text(row[1]), _text(row[2]))
                 found[key] = {field: equal == 1 for field, equal in zip(SECRET_COLUMNS, row[3:])}
         return found
+
+    @collector_paused()
+    def read_password_groups(self) -> dict[tuple[str, str, str], dict[str, tuple[int, bool]]]:
+        """{(login, extension, server_ip): {password field: (group, fits)}} for every phone, in one query.
+
+        Phones whose `group` is equal hold byte-equal passwords; `fits` says whether the password
+        is 2 to 30 of [-_0-9A-Za-z] (what the files can declare). No password, hash or length leaves
+        the database; the group numbers follow the passwords' order, so show them renumbered.
+        """
+        fits = FITS_SQL.get(self._placeholder, FITS_SQL["%s"])
+        sql = PASSWORD_GROUPS_SQL.format(**{f"fits_{field}": fits.format(column=column)
+                                            for field, column in SECRET_COLUMNS.items()})
+        groups: dict[tuple[str, str, str], dict[str, tuple[int, bool]]] = {}
+        for row in self._rows(sql):
+            values = row[3:]
+            groups[(_text(row[0]), _text(row[1]), _text(row[2]))] = {
+                field: (int(values[2 * n]), int(values[2 * n + 1]) == 1) for n, field in enumerate(SECRET_COLUMNS)}
+        log.info("state: password groups of %d phones read from %s (compared inside the database)",
+                 len(groups), self.description)
+        return groups
 
     def read_phone_rows(self, logins: Iterable[str]) -> dict[str, tuple[LivePhone, ...]]:
         """These phones in full, by folded login (no `secrets_match`): one query per CHUNK logins."""

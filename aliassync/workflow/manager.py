@@ -211,15 +211,23 @@ class Manager:
             target.close()
         return {**self.document(result, target, None), "drift": drift.drift_entries(result)}
 
-    def export(self) -> tuple[str, list[str], int]:
-        """(the desired-state text of the live aliases, warnings, how many aliases were read)."""
+    def export(self, phones: bool = False) -> tuple[str, list[str], int]:
+        """(the desired-state text of the live aliases, warnings, how many aliases were read).
+
+        `phones`: the live phones too, their passwords as references (the reader says only which
+        phones share one; no password leaves the database)."""
         target = self.target(needs_api=False, writes=False)
+        live_phones = None
         try:
             current = target.reader.read()
+            if phones:
+                rows, servers = target.reader.read_phones({})
+                live_phones = export.LivePhones(rows, servers, target.reader.read_password_groups())
         finally:
             target.close()
-        warn_if_secrets_in_data(None, current)   # phones join the export with issue 10's export step
-        return export.export_text(current, target.description), export.warnings(current), len(current.aliases)
+        warn_if_secrets_in_data(None, current)
+        return (export.export_text(current, target.description, live_phones), export.warnings(current),
+                len(current.aliases))
 
     # ------------------------------------------------------------ applying
 
