@@ -16,19 +16,7 @@ from aliassync.core.model import DesiredAlias, PhoneSettings
 from aliassync.core.phone import LOCAL_GMT, PROTOCOLS, DesiredPhone, SecretRef
 from aliassync.errors import LoadError
 from aliassync.files import loader, secrets
-
-
-def write(directory: Path, name: str, text: str) -> str:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def problems(*paths: str) -> list[str]:
-    with pytest.raises(LoadError) as caught:
-        loader.load(list(paths))
-    return caught.value.lines()
+from desired_files import problems, write
 
 
 @pytest.fixture(autouse=True)

@@ -10,21 +10,8 @@ import pytest
 from aliassync import redaction
 from aliassync.core.model import DesiredAlias
 from aliassync.core.phone import DesiredPhone, SecretRef
-from aliassync.errors import LoadError
 from aliassync.files import loader, stations
-
-
-def write(directory: Path, name: str, text: str) -> str:
-    path = directory / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def problems(*paths: str) -> list[str]:
-    with pytest.raises(LoadError) as caught:
-        loader.load(list(paths))
-    return caught.value.lines()
+from desired_files import problems, write
 
 
 @pytest.fixture(autouse=True)
