@@ -21,3 +21,8 @@ def problems(*paths: str) -> list[str]:
     with pytest.raises(LoadError) as caught:
         loader.load(list(paths))
     return caught.value.lines()
+
+
+def files(tmp_path: Path, body: str, name: str = "aliases.yaml") -> str:
+    """A desired-state file of `body` after `version: 1`."""
+    return write(tmp_path, name, "version: 1\n" + body)

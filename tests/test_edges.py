@@ -6,7 +6,6 @@ the wrong plan along, a typo on the command line. Messages and exit codes
 are asserted exactly: they are the contract (see contract.md).
 """
 import json
-import sqlite3
 from pathlib import Path
 
 import jsonschema
@@ -14,6 +13,9 @@ import pytest
 
 from aliassync.cli import main
 from aliassync.vicidial.api import ApiWriter
+
+from desired_files import files
+from sandbox_tables import admin_log, rows, sql
 
 SCHEMA = json.loads((Path(__file__).parent.parent / "schema" / "plan.schema.json").read_text())
 OTHER_CHECKSUM = "sha256:" + "0123456789abcdef" * 4
@@ -28,25 +30,6 @@ def make_sandbox(tmp_path: Path, capsys, *, aliases: str = "", users: str = "", 
     assert main(["sandbox", "init", path, "--phones", str(phones)]) == 0
     capsys.readouterr()
     return path
-
-
-def sql(path: str, statement: str, *params) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(statement, params).fetchall()
-
-
-def rows(path: str) -> dict[str, str]:
-    return {a: logins for a, logins in sql(path, "SELECT alias_id, logins_list FROM phones_alias")}
-
-
-def admin_log(path: str) -> list[tuple]:
-    return sql(path, "SELECT event_section, event_type, record_id FROM vicidial_admin_log ORDER BY admin_log_id")
-
-
-def files(tmp_path: Path, body: str, name: str = "aliases.yaml") -> str:
-    path = tmp_path / name
-    path.write_text("version: 1\n" + body, encoding="utf-8")
-    return str(path)
 
 
 def run(capsys, *argv):

@@ -12,6 +12,9 @@ from aliassync.cli import main
 from aliassync.core.target import WriteOutcome
 from aliassync.vicidial.api import ApiWriter
 
+from desired_files import files
+from sandbox_tables import rows, sql
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
@@ -23,21 +26,6 @@ def sandbox(tmp_path, capsys):
     assert main(["sandbox", "init", path, "--phones", str(phones)]) == 0
     capsys.readouterr()
     return path
-
-
-def sql(path: str, statement: str, *params) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(statement, params).fetchall()
-
-
-def rows(path: str) -> dict[str, str]:
-    return {a: logins for a, logins in sql(path, "SELECT alias_id, logins_list FROM phones_alias")}
-
-
-def files(tmp_path: Path, body: str, name: str = "aliases.yaml") -> str:
-    path = tmp_path / name
-    path.write_text("version: 1\n" + body, encoding="utf-8")
-    return str(path)
 
 
 def five_aliases(tmp_path: Path, members=("p1", "p2")) -> str:

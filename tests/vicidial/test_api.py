@@ -128,21 +128,6 @@ def _handler_for(fake: FakeVicidial):
 
 
 @pytest.fixture
-def vicidial():
-    fake = FakeVicidial()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def client(vicidial):
-    api = ApiClient(vicidial.url, USER, PASSWORD, timeout=httpx.Timeout(5.0, read=0.5))
-    yield api
-    api.close()
-
-
-@pytest.fixture
 def writer(client):
     return ApiWriter(client)
 

@@ -25,7 +25,7 @@ from aliassync.vicidial.api import ApiClient, ApiWriter
 from aliassync.workflow.applier import functions_needed
 from aliassync.workflow.targets import SANDBOX_PASS, SANDBOX_URL, SANDBOX_USER
 
-from test_api import PASSWORD, USER, FakeVicidial, line, sent_fields
+from test_api import USER, line, sent_fields
 
 PHONE_PASS = "Desk-pw_100"
 REGISTRATION_PASSWORD = "Sip-secret_7"
@@ -50,21 +50,6 @@ class Resolver:
     def __call__(self, ref: SecretRef) -> str:
         self.reads.append(ref)
         return self.values[ref]
-
-
-@pytest.fixture
-def vicidial():
-    fake = FakeVicidial()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def client(vicidial):
-    api = ApiClient(vicidial.url, USER, PASSWORD, timeout=httpx.Timeout(5.0, read=0.5))
-    yield api
-    api.close()
 
 
 @pytest.fixture
