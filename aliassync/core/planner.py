@@ -161,7 +161,10 @@ def _with_phones(result: Plan, desired: Desired, current: Current) -> Plan:
     problems = part.problems + problems
     if problems:
         raise PlanError("; ".join(problems))
-    actions = sorted(aliases + phones, key=_display_order)
+    # a phone's create that waits for a phone delete is the second half of its replacement
+    replaced = frozenset(fold(a.name) for a in phones if a.kind == "create"
+                         and any(key.startswith("delete:phone:") for key in a.depends_on))
+    actions = sorted(aliases + phones, key=lambda action: _display_order(action, replaced))
     tally = PhoneTally(part.in_sync, part.unmanaged, part.ignored, part.protected)
     return replace(result, actions=tuple(actions), phones=tally)
 
@@ -182,13 +185,12 @@ def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
 _KIND_ORDER = {"delete": 0, "create": 1, "update": 2}
 
 
-def _display_order(action: Action) -> tuple:
-    """Phones to create or change first, then aliases, then phones to delete, as the graph will mostly
-    run them; by id within each; a replacement shows its delete before its create."""
+def _display_order(action: Action, replaced: frozenset[str] = frozenset()) -> tuple:
+    """Phones to create or change first (with the delete half of a phone's replacement, `replaced`
+    holding their folded logins), then aliases, then phones to delete, as the graph will mostly run
+    them; by id within each; a replacement shows its delete before its create."""
     if action.resource == "phone":
-        moving = action.kind != "delete" or action.reason.startswith("moves from")
-        group = 0 if moving else 2
+        group = 2 if action.kind == "delete" and fold(action.name) not in replaced else 0
     else:
         group = 1
-    return (group, fold(action.name), _KIND_ORDER[action.kind] if action.resource == "phone" else
-            min(_KIND_ORDER[action.kind], 1))
+    return (group, fold(action.name), _KIND_ORDER[action.kind])

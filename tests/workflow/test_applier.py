@@ -235,3 +235,30 @@ def test_a_read_back_that_cannot_be_done_leaves_the_apply_unverified_not_crashed
     assert [r.status for r in report.results] == ["done"]
     assert report.unverified == "cannot read the live state from sandbox: gone"
     assert not report.complete              # so apply exits 3 and says it could not check
+
+
+def test_a_delete_is_refused_when_which_agents_log_in_with_the_alias_cannot_be_read():
+    # no SELECT on vicidial_users.phone_login: a delete could strand an agent unseen, so it waits for a grant
+    vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a")], agents=None)
+    the_plan = plan_for(vicidial, DesiredAlias("old", None, (), present=False))
+    with pytest.raises(RefusedError) as refused:
+        preflight(the_plan, vicidial.read(), None, None, ApplyOptions())
+    assert str(refused.value) == (
+        "apply refused, nothing written: the plan deletes 1 alias(es), but which agents log in with them cannot be "
+        "checked (vicidial_users.phone_login could not be read); grant that, or run with --allow-in-use-deletes "
+        "to accept the risk")
+    preflight(the_plan, vicidial.read(), None, None, ApplyOptions(allow_in_use=True))   # the run accepts it
+    assert vicidial.calls == []
+
+
+def test_a_delete_is_refused_before_any_write_when_the_delete_right_cannot_be_read_or_is_missing():
+    for right, why in ((None, "whether API user apiuser may delete cannot be read (vicidial_users.ast_delete_phones); "
+                              "grant SELECT on that column to the read-only account"),
+                       (False, "API user apiuser may not delete phone aliases (vicidial_users.ast_delete_phones is "
+                               "not 1)")):
+        vicidial = FakeVicidial(aliases=[LiveAlias("old", "O", "a")], may_delete=right)
+        the_plan = plan_for(vicidial, DesiredAlias("s9", "S", ("a", "b")), DesiredAlias("old", None, (), present=False))
+        with pytest.raises(RefusedError) as refused:
+            apply(vicidial, the_plan)
+        assert str(refused.value) == f"apply refused, nothing written: the plan deletes 1 alias(es), but {why}"
+        assert vicidial.calls == []          # not even the create: the refusal comes before the first write
