@@ -183,7 +183,7 @@ def test_the_plan_says_apply_will_refuse_to_delete_an_alias_agents_log_in_with(t
     document = json.loads(out)
     jsonschema.Draft202012Validator(SCHEMA).validate(document)
     assert document["refusals"] == [IN_USE_REFUSAL]
-    assert {"code": "in-use", "alias_id": "team7", "message": IN_USE_WARNING} in document["warnings"]
+    assert {"code": "in-use", "resource": "alias", "alias_id": "team7", "message": IN_USE_WARNING} in document["warnings"]
 
 
 @pytest.mark.parametrize("how", DELETING_TEAM7)

@@ -7,7 +7,7 @@ join the graph later by using another `resource` value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 from .model import LiveAlias, shown
 
@@ -52,14 +52,29 @@ class Action:
 
 @dataclass(frozen=True)
 class Warning:
-    """Something VICIdial accepts that will hurt agents; never blocks a plan."""
+    """Something VICIdial accepts that will hurt agents; never blocks a plan.
+
+    `name` is what the warning is about: an alias_id, or a phone login when `resource` is "phone".
+    """
 
     code: str
-    alias_id: str
+    name: str
     message: str
+    resource: str = "alias"
 
     def __str__(self) -> str:
-        return f"alias {shown(self.alias_id)}: {self.message}"
+        return f"{self.resource} {shown(self.name)}: {self.message}"
+
+
+def counted(resources: Iterable[str]) -> str:
+    """How many aliases and phones there are among `resources` ("alias" / "phone"), as messages say
+    it: "2 alias(es)", "1 phone(s)", "2 alias(es) and 1 phone(s)"."""
+    resources = list(resources)
+    aliases, phones = resources.count("alias"), resources.count("phone")
+    parts = [f"{aliases} alias(es)"] if aliases or not phones else []
+    if phones:
+        parts.append(f"{phones} phone(s)")
+    return " and ".join(parts)
 
 
 @dataclass(frozen=True)

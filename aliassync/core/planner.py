@@ -174,12 +174,13 @@ def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
     if users_of is None:
         return tuple(Warning("agents-unchecked", a.name,
                              "deleted, but whether agents log in with it cannot be checked "
-                             "(vicidial_users.phone_login could not be read)")
+                             "(vicidial_users.phone_login could not be read)", a.resource)
                      for a in refusals.guarded_deletes(result))
-    return tuple(Warning("in-use", alias_id,
+    return tuple(Warning("in-use", a.name,
                          f"deleted, but it is the default phone login of user(s) {', '.join(users)}: "
-                         f"they could no longer log in with it (apply refuses without {refusals.ALLOW_IN_USE})")
-                 for alias_id, users in users_of.items())
+                         f"they could no longer log in with it (apply refuses without {refusals.ALLOW_IN_USE})",
+                         a.resource)
+                 for a, users in users_of)
 
 
 _KIND_ORDER = {"delete": 0, "create": 1, "update": 2}

@@ -8,7 +8,7 @@ Each returns the reason as one line, or None.
 from __future__ import annotations
 
 from .model import Current, fold
-from .plan import Action, Plan
+from .plan import Action, Plan, counted
 
 ALLOW_IN_USE = "--allow-in-use-deletes"
 
@@ -41,21 +41,22 @@ def guarded_deletes(plan: Plan) -> list[Action]:
     return [a for a in plan.actions if a.kind == "delete" and (a.resource, fold(a.name)) not in recreated]
 
 
-def in_use(plan: Plan, current: Current) -> dict[str, tuple[str, ...]] | None:
-    """Each deleted alias some agent's default phone login names, with those users.
+def in_use(plan: Plan, current: Current) -> list[tuple[Action, tuple[str, ...]]] | None:
+    """Each guarded delete (of an alias or a phone) some agent's default phone login names, with
+    those users, in plan order.
 
-    None when the plan deletes aliases and `vicidial_users` could not be read.
+    None when the plan has such deletes and `vicidial_users` could not be read.
     """
     deletes = guarded_deletes(plan)
     if not deletes:
-        return {}
+        return []
     if current.agent_logins is None:
         return None
-    return {_named(a): current.agent_logins[fold(a.name)] for a in deletes
-            if fold(a.name) in current.agent_logins}
+    return [(a, current.agent_logins[fold(a.name)]) for a in deletes if fold(a.name) in current.agent_logins]
 
 
-def _named(action: Action) -> str:
+def named(action: Action) -> str:
+    """An action's object as messages name it: the alias_id, or `phone LOGIN`."""
     return f"phone {action.name}" if action.resource == "phone" else action.name
 
 
@@ -70,14 +71,13 @@ def agents_stranded(plan: Plan, current: Current, allowed: bool = False) -> str 
         return None
     found = in_use(plan, current)
     if found is None:
-        count = len(guarded_deletes(plan))
-        return (f"the plan deletes {count} alias(es), but which agents log in with them cannot be checked "
+        return (f"the plan deletes {counted(a.resource for a in guarded_deletes(plan))}, but which agents log in with them cannot be checked "
                 f"(vicidial_users.phone_login could not be read); grant that, or run with {ALLOW_IN_USE} "
                 "to accept the risk")
     if not found:
         return None
-    listed = "; ".join(f"{name} (users {_users(users)})" for name, users in found.items())
-    return (f"agents log in with {len(found)} alias(es) it deletes: {listed}; deleting them leaves those agents "
+    listed = "; ".join(f"{named(action)} (users {_users(users)})" for action, users in found)
+    return (f"agents log in with {counted(a.resource for a, _ in found)} it deletes: {listed}; deleting them leaves those agents "
             f"without their default phone login; to delete them anyway, run with {ALLOW_IN_USE}")
 
 

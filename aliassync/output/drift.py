@@ -1,4 +1,4 @@
-"""Drift: how the live system differs from the files, per alias.
+"""Drift: how the live system differs from the files, per alias and per phone.
 
 Derived from the plan (the same comparison), but worded for a scheduled
 job that asks "did someone change the dialer by hand?", and never acting.
@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.model import fold, shown
-from ..core.plan import Action, Plan
-from .render import PR_COMMENT_MARKER, warning_lines
+from ..core.plan import Action, Plan, counted
+from .render import PR_COMMENT_MARKER, subject, subject_shown, warning_items, warning_lines
 
 DRIFT_MARKER = PR_COMMENT_MARKER.replace("plan", "drift")
 
@@ -22,41 +22,43 @@ def _members(logins) -> str:
 
 
 def _phone_entry(action: Action, replaced: set[str]) -> dict[str, Any] | None:
-    """One drift entry for a phone (JSON keeps `alias_id` as the entry's name: the login here)."""
-    name = f"phone {action.name}"
+    """One drift entry for a phone; `replaced` holds the folded logins the plan moves."""
+    def entry(status: str, detail: str) -> dict[str, Any]:
+        return {**subject("phone", action.name), "status": status, "detail": detail}
+
     if fold(action.name) in replaced:
         if action.kind == "create":
             return None
-        return {"alias_id": name, "status": "changed",
-                "detail": f"at extension {action.before.extension} on {action.before.server_ip} on the dialer, "
-                          f"elsewhere in the files"}
+        return entry("changed", f"at extension {action.before.extension} on {action.before.server_ip} on the "
+                                "dialer, elsewhere in the files")
     if action.kind == "create":
-        return {"alias_id": name, "status": "missing", "detail": "declared but not on the dialer"}
+        return entry("missing", "declared but not on the dialer")
     if action.kind == "delete":
         if action.reason == "ensure: absent":
-            return {"alias_id": name, "status": "present", "detail": "declared ensure: absent but exists on the dialer"}
-        return {"alias_id": name, "status": "unexpected", "detail": "on the dialer but not declared (prune is on)"}
+            return entry("present", "declared ensure: absent but exists on the dialer")
+        return entry("unexpected", "on the dialer but not declared (phones prune is on)")
     parts = [f"{field} {old!r} on the dialer, {new!r} in the files" for field, old, new in action.change.fields]
     parts += [f"{field} differs" for field in action.change.secrets]
-    return {"alias_id": name, "status": "changed", "detail": "; ".join(parts)}
+    return entry("changed", "; ".join(parts))
 
 
 def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
     """One drift entry; `replaced` maps folded ids whose case differs to the declared spelling."""
+    def entry(status: str, detail: str) -> dict[str, Any]:
+        return {**subject("alias", action.name), "status": status, "detail": detail}
+
     key = fold(action.name)
     if key in replaced:
         if action.kind == "create":
             return None
-        return {"alias_id": action.name, "status": "case-differs",
-                "detail": f"the dialer spells the id {action.name}, the files {replaced[key]}"}
+        return entry("case-differs", f"the dialer spells the id {action.name}, the files {replaced[key]}")
     if action.kind == "create":
-        return {"alias_id": action.name, "status": "missing", "detail": "declared but not on the dialer"}
+        return entry("missing", "declared but not on the dialer")
     if action.kind == "delete":
         if action.reason == "ensure: absent":
-            return {"alias_id": action.name, "status": "present",
-                    "detail": "declared ensure: absent but exists on the dialer"}
-        return {"alias_id": action.name, "status": "unexpected",
-                "detail": f"on the dialer but not declared (prune is on): logins {_members(action.before.phone_logins)}"}
+            return entry("present", "declared ensure: absent but exists on the dialer")
+        return entry("unexpected",
+                     f"on the dialer but not declared (prune is on): logins {_members(action.before.phone_logins)}")
     change, before, after = action.change, action.before, action.after
     parts = []
     if change.name:
@@ -67,7 +69,7 @@ def _entry(action: Action, replaced: dict[str, str]) -> dict[str, Any] | None:
         if change.reordered:
             marks.append("order differs")
         parts.append(f"{detail} ({', '.join(marks)})")
-    return {"alias_id": action.name, "status": "changed", "detail": "; ".join(parts)}
+    return entry("changed", "; ".join(parts))
 
 
 def drift_entries(plan: Plan) -> list[dict[str, Any]]:
@@ -86,28 +88,36 @@ def drift_entries(plan: Plan) -> list[dict[str, Any]]:
     return entries
 
 
+def _differ(entries: list[dict[str, Any]]) -> str:
+    return f"{counted(e['resource'] for e in entries)} differ from the files"
+
+
+def _in_sync(document: dict[str, Any]) -> str:
+    summary = document["summary"]
+    phones = summary.get("phones")
+    tail = f" and {phones['in_sync']} declared phones" if phones is not None else ""
+    return f"In sync: {summary['in_sync']} declared aliases{tail} match the dialer."
+
+
 def render_text(document: dict[str, Any]) -> str:
     entries = document["drift"]
-    lines = [f"  {e['status']}: {shown(e['alias_id'])}: {e['detail']}" for e in entries]
+    lines = [f"  {e['status']}: {subject_shown(e)}: {e['detail']}" for e in entries]
     if document["warnings"]:
         lines += ["Warnings:", *warning_lines(document)]
-    if entries:
-        lines.append(f"Drift: {len(entries)} alias(es) differ from the files.")
-    else:
-        lines.append(f"In sync: {document['summary']['in_sync']} declared aliases match the dialer.")
+    lines.append(f"Drift: {_differ(entries)}." if entries else _in_sync(document))
     return "\n".join(lines) + "\n"
 
 
 def render_markdown(document: dict[str, Any]) -> str:
     entries = document["drift"]
     out = [DRIFT_MARKER, "### aliassync drift", ""]
-    warnings = [f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"]]
+    warnings = warning_items(document)
     if warnings:
         warnings = ["", "<details open><summary>Warnings</summary>", "", *warnings, "", "</details>"]
     if not entries:
-        out.append(f"In sync: {document['summary']['in_sync']} declared aliases match the dialer.")
+        out.append(_in_sync(document))
         return "\n".join(out + warnings) + "\n"
-    out += [f"**{len(entries)} alias(es) differ from the files.**", "", "| alias | drift | detail |",
-            "| --- | --- | --- |"]
-    out += [f"| `{shown(e['alias_id'])}` | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
+    heading = "alias or phone" if any(e["resource"] == "phone" for e in entries) else "alias"
+    out += [f"**{_differ(entries)}.**", "", f"| {heading} | drift | detail |", "| --- | --- | --- |"]
+    out += [f"| {subject_shown(e, '`')} | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
     return "\n".join(out + warnings) + "\n"

@@ -18,6 +18,18 @@ PR_COMMENT_MARKER = "<!-- aliassync-plan -->"
 SYMBOL = {"create": "+", "update": "~", "delete": "-"}
 
 
+def subject(resource: str, name: str) -> dict[str, str]:
+    """How a JSON entry names what it is about: `resource`, then `alias_id` or, for a phone, `login`."""
+    return {"resource": resource, ("login" if resource == "phone" else "alias_id"): name}
+
+
+def subject_shown(entry: dict[str, Any], quote: str = "") -> str:
+    """An entry's object as text shows it: the alias_id, or `phone LOGIN` (each in `quote` marks)."""
+    if entry["resource"] == "phone":
+        return f"phone {quote}{shown(entry['login'])}{quote}"
+    return f"{quote}{shown(entry['alias_id'])}{quote}"
+
+
 def _values(name: str, logins) -> dict[str, Any]:
     return {"alias_name": name, "phone_logins": list(logins)}
 
@@ -94,7 +106,7 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
             "managed_live": plan.managed_live,
         },
         "actions": [_action_entry(a) for a in plan.actions],
-        "warnings": [{"code": w.code, "alias_id": w.alias_id, "message": w.message} for w in plan.warnings],
+        "warnings": [{"code": w.code, **subject(w.resource, w.name), "message": w.message} for w in plan.warnings],
         "refusals": list(plan.refusals),
     }
     if plan.phones is not None:
@@ -189,7 +201,13 @@ def _left_alone(document: dict[str, Any]) -> list[tuple[str, list[str]]]:
 
 
 def warning_lines(document: dict[str, Any]) -> list[str]:
-    return [f"  ! alias {shown(w['alias_id'])}: {w['message']}" for w in document["warnings"]]
+    return [f"  ! {'' if w['resource'] == 'phone' else 'alias '}{subject_shown(w)}: {w['message']}"
+            for w in document["warnings"]]
+
+
+def warning_items(document: dict[str, Any]) -> list[str]:
+    """The warnings as a markdown list."""
+    return [f"- {subject_shown(w, '`')}: {w['message']}" for w in document["warnings"]]
 
 
 def render_text(document: dict[str, Any]) -> str:
@@ -235,7 +253,7 @@ def render_markdown(document: dict[str, Any]) -> str:
     if document["warnings"]:
         out.append("<details open><summary>Warnings</summary>")
         out.append("")
-        out.extend(f"- `{shown(w['alias_id'])}`: {w['message']}" for w in document["warnings"])
+        out.extend(warning_items(document))
         out.append("")
         out.append("</details>")
         out.append("")

@@ -16,6 +16,7 @@ from typing import Any
 from .. import __version__
 from ..workflow.applier import ApplyReport
 from ..core.graph import summarize
+from .render import subject
 
 FORMAT = 1
 
@@ -24,8 +25,7 @@ def document(target: str | None, report: ApplyReport | None, exit_code: int, *, 
              plan_checksum: str | None = None, interrupted: str | None = None) -> dict[str, Any]:
     """Every action's outcome; `apply --format json` nests the same document under `apply`."""
     results = [] if report is None else [
-        {"key": r.action.key, "action": r.action.kind, "resource": r.action.resource,
-         ("login" if r.action.resource == "phone" else "alias_id"): r.action.name, "status": r.status,
+        {"key": r.action.key, "action": r.action.kind, **subject(r.action.resource, r.action.name), "status": r.status,
          "message": r.message, "attempts": r.attempts}
         for r in report.results]
     counts = report.counts if report else summarize(())

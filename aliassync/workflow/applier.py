@@ -44,7 +44,7 @@ from ..core.graph import ActionResult
 from ..core import phone as phone_kind
 from ..core.kinds import KINDS
 from ..core.model import Current, fold
-from ..core.plan import Action, Plan
+from ..core.plan import Action, Plan, counted
 from ..retry import Backoff
 from ..core.target import StateReader, Writer
 
@@ -362,18 +362,20 @@ class Applier:
     def prove_access(self, plan: Plan) -> None:
         """Every API function the plan calls, and the delete right if it deletes; nothing is written."""
         self.writer.check_access(functions_needed(plan))
-        deletes = plan.count("delete")
+        deletes = [a for a in plan.actions if a.kind == "delete"]
         if not deletes:
             return
+        what = " and ".join(dict.fromkeys("phones" if a.resource == "phone" else "phone aliases" for a in deletes))
+        deletes = counted(a.resource for a in deletes)
         user = self.writer.user
         right = self.reader.delete_right(user)
         if right is None:
-            raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes} alias(es), but whether "
+            raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but whether "
                                f"API user {user} may delete cannot be read (vicidial_users.ast_delete_phones); "
                                "grant SELECT on that column to the read-only account")
         if not right:
-            raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes} alias(es), but API user "
-                               f"{user} may not delete phone aliases (vicidial_users.ast_delete_phones is not 1)")
+            raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but API user "
+                               f"{user} may not delete {what} (vicidial_users.ast_delete_phones is not 1)")
 
     def apply(self, plan: Plan) -> ApplyReport:
         version = self.writer.version()

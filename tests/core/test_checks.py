@@ -8,7 +8,7 @@ PHONES = [Phone("100a", True, pass_group=1), Phone("100b", True, pass_group=1),
 
 def found(*aliases, live=(), ignore=()):
     desired = Desired(tuple(aliases), Settings(ignore=tuple(ignore)))
-    return [(w.code, w.alias_id, w.message) for w in warnings(desired, Current.build(live, PHONES))]
+    return [(w.code, w.name, w.message) for w in warnings(desired, Current.build(live, PHONES))]
 
 
 def test_a_clean_alias_has_no_warning():

@@ -1,7 +1,9 @@
 """Phones, the second resource kind: planned as a pure function of declared and live phones."""
+from dataclasses import replace
+
 import pytest
 
-from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, PhoneSettings
+from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, PhoneSettings, Settings
 from aliassync.core.phone import DesiredPhone, LivePhone, PhoneChange, SecretRef, link, plan_phones
 from aliassync.core.planner import plan as plan_aliases
 
@@ -173,3 +175,26 @@ def test_the_planner_orders_a_station_phones_first_then_its_alias_and_counts_wha
         ("create:200", ("create:phone:200a", "create:phone:200b"))]
     assert result.phones.unmanaged == ("300a",)
     assert [w.code for w in result.warnings] == []     # 200a and 200b count as the phones they will be
+
+
+def test_deleting_a_phone_and_an_alias_agents_log_in_with_names_each_by_its_kind():
+    """Agent 1001's default login is phone 300c, agent 1002's is alias team7; prune would delete both.
+    The warning and the refusal must say which is a phone, or a reviewer goes looking for an alias 300c."""
+    desired = Desired((), Settings(prune=True, phones=PhoneSettings(prune=True)), phones=(declared(),))
+    current = replace(state(live(), live("300c", "300")), aliases={"team7": LiveAlias("team7", "Team", "100a")},
+                      agent_logins={"300c": ("1001",), "team7": ("1002",)})
+    result = plan_aliases(desired, current)
+    assert [(w.code, w.resource, w.name) for w in result.warnings if w.code == "in-use"] == [
+        ("in-use", "alias", "team7"), ("in-use", "phone", "300c")]
+    assert result.refusals == (
+        "agents log in with 1 alias(es) and 1 phone(s) it deletes: team7 (users 1002); phone 300c (users 1001); "
+        "deleting them leaves those agents without their default phone login; to delete them anyway, run with "
+        "--allow-in-use-deletes",)
+
+
+def test_a_phone_delete_whose_agents_cannot_be_checked_is_counted_as_a_phone():
+    desired = Desired((), Settings(phones=PhoneSettings(prune=True)), phones=(declared(),))
+    current = replace(state(live(), live("300c", "300")), agent_logins=None)
+    result = plan_aliases(desired, current)
+    assert [(w.code, w.resource, w.name) for w in result.warnings] == [("agents-unchecked", "phone", "300c")]
+    assert result.refusals[0].startswith("the plan deletes 1 phone(s), but which agents log in with them cannot")

@@ -36,7 +36,7 @@ def test_a_live_id_the_api_would_strip_is_never_pruned_and_is_reported():
                   live(LiveAlias("sales.1", "Old sales", "100a"), LiveAlias("gone1", "Gone", "100b")))
     assert [(a.kind, a.name) for a in result.actions] == [("delete", "gone1"), ("create", "sales1")]
     assert result.unaddressable == ("sales.1",)
-    assert [(w.code, w.alias_id, w.message) for w in result.warnings] == [("unaddressable", "sales.1", SALES_DOT_1)]
+    assert [(w.code, w.name, w.message) for w in result.warnings] == [("unaddressable", "sales.1", SALES_DOT_1)]
     # it counts neither as managed nor towards the delete limits' base
     assert result.managed_live == 1
 
@@ -51,7 +51,7 @@ def test_every_id_outside_what_the_api_keeps_is_left_alone(alias_id, why):
     result = plan(Desired((), Settings(prune=True)), live(LiveAlias(alias_id, "Hand made", "100a")))
     assert result.actions == ()
     (warning,) = result.warnings
-    assert (warning.code, warning.alias_id) == ("unaddressable", alias_id)
+    assert (warning.code, warning.name) == ("unaddressable", alias_id)
     assert warning.message.startswith(why)
 
 

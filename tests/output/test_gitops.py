@@ -128,7 +128,7 @@ def test_drift_is_0_in_sync_and_2_naming_the_alias_and_member(sandbox, tmp_path,
     assert out == ("  changed: team3: logins p1,p7 on the dialer, p1,p2 in the files (+p2, -p7)\n"
                    "Drift: 1 alias(es) differ from the files.\n")
     code, out, _ = run(capsys, "drift", desired, "--sandbox", sandbox, "--format", "json")
-    assert json.loads(out)["drift"] == [{"alias_id": "team3", "status": "changed",
+    assert json.loads(out)["drift"] == [{"resource": "alias", "alias_id": "team3", "status": "changed",
                                          "detail": "logins p1,p7 on the dialer, p1,p2 in the files (+p2, -p7)"}]
 
 

@@ -9,7 +9,7 @@ import jsonschema
 
 from aliassync.core.model import Current, PhoneSettings
 from aliassync.core.phone import DesiredPhone, LivePhone, SecretRef, plan_phones
-from aliassync.core.plan import Plan
+from aliassync.core.plan import Plan, PhoneTally, Warning
 from aliassync.core.graph import ActionResult
 from aliassync.files.loader import load_schema
 from aliassync.output import drift, render, results
@@ -53,14 +53,51 @@ def test_json_is_valid_against_the_schema_and_markdown_renders():
     assert "! update phone 100b" in render.render_markdown(document)
 
 
-def test_drift_names_the_phone_and_the_field():
+def test_drift_names_the_phone_by_its_login_and_the_field():
     entries = drift.drift_entries(phone_plan())
     assert entries == [
-        {"alias_id": "phone 100a", "status": "missing", "detail": "declared but not on the dialer"},
-        {"alias_id": "phone 100b", "status": "changed",
+        {"resource": "phone", "login": "100a", "status": "missing", "detail": "declared but not on the dialer"},
+        {"resource": "phone", "login": "100b", "status": "changed",
          "detail": "phone_full_name 'Old' on the dialer, 'Desk 100' in the files; phone_pass differs"},
-        {"alias_id": "phone 300c", "status": "unexpected", "detail": "on the dialer but not declared (prune is on)"},
+        {"resource": "phone", "login": "300c", "status": "unexpected",
+         "detail": "on the dialer but not declared (phones prune is on)"},
     ]
+
+
+def test_drift_of_phones_counts_phones_in_text_and_markdown():
+    """A reviewer reading "3 alias(es) differ" would look for aliases that are fine: phones are counted as phones."""
+    document = {**render.plan_document(phone_plan()), "drift": drift.drift_entries(phone_plan())}
+    jsonschema.validate(document, load_schema("plan.schema.json"))
+    assert drift.render_text(document) == (
+        "  missing: phone 100a: declared but not on the dialer\n"
+        "  changed: phone 100b: phone_full_name 'Old' on the dialer, 'Desk 100' in the files; phone_pass differs\n"
+        "  unexpected: phone 300c: on the dialer but not declared (phones prune is on)\n"
+        "Drift: 3 phone(s) differ from the files.\n")
+    markdown = drift.render_markdown(document)
+    assert "**3 phone(s) differ from the files.**\n\n| alias or phone | drift | detail |\n" in markdown
+    assert "| phone `100a` | missing | declared but not on the dialer |\n" in markdown
+
+
+def test_an_empty_drift_with_phones_managed_says_how_many_phones_are_in_sync():
+    document = {**render.plan_document(Plan((), in_sync=("team1",), phones=PhoneTally(in_sync=("100a", "100b")))),
+                "drift": []}
+    assert drift.render_text(document) == "In sync: 1 declared aliases and 2 declared phones match the dialer.\n"
+    assert drift.render_markdown(document).endswith(
+        "### aliassync drift\n\nIn sync: 1 declared aliases and 2 declared phones match the dialer.\n")
+
+
+def test_a_warning_about_a_phone_names_the_phone_in_every_format():
+    """An agent's default login on a phone being deleted: the warning must say phone 300c, not alias."""
+    plan = Plan((), warnings=(Warning("in-use", "300c", "deleted, but ...", "phone"),
+                              Warning("in-use", "team7", "deleted, but ...")))
+    document = render.plan_document(plan)
+    jsonschema.validate(document, load_schema("plan.schema.json"))
+    assert document["warnings"] == [
+        {"code": "in-use", "resource": "phone", "login": "300c", "message": "deleted, but ..."},
+        {"code": "in-use", "resource": "alias", "alias_id": "team7", "message": "deleted, but ..."}]
+    assert "Warnings:\n  ! phone 300c: deleted, but ...\n  ! alias team7: deleted, but ...\n" in render.render_text(document)
+    assert "- phone `300c`: deleted, but ...\n- `team7`: deleted, but ...\n" in render.render_markdown(document)
+    assert [str(w) for w in plan.warnings] == ["phone 300c: deleted, but ...", "alias team7: deleted, but ..."]
 
 
 def test_the_result_file_names_a_phone_by_its_login():
