@@ -25,6 +25,7 @@ servers:
   - {server_ip: 10.10.10.17, server_id: agent3}
 phones:
   - {login: 300a, extension: "300", server_ip: 10.10.10.15}
+templates: [SIP_generic]
 """
 
 DEFAULTS = """\
@@ -66,6 +67,7 @@ def run(tmp_path, capsys, monkeypatch):
 
     command.sandbox = sandbox
     command.tmp = tmp_path
+    command.capsys = capsys
     return command
 
 
@@ -180,3 +182,49 @@ def test_a_server_that_is_not_vicidials_and_a_login_held_by_an_alias_are_refused
     assert code == 1
     assert "phone 200a: the dialer has an alias 200a" in err
     assert writes(run.sandbox) == []
+
+
+def test_a_conf_template_the_dialer_lacks_is_refused_before_any_write_even_from_a_saved_plan(run):
+    """add_phone answers TEMPLATE ID DOES NOT EXIST only when that phone's turn comes, after the phones and
+    aliases before it were written: aliassync refuses it before the first write."""
+    station = '  "200": {alias_name: Desk 200, servers: all, template_id: %s}\n'
+    code, _, err = run("apply", "--yes", body=cluster(TWO, station % "NoSuchTpl"))
+    assert code == 1
+    assert ("error: phone 200a: template_id NoSuchTpl is not one of VICIdial's conf templates "
+            "(vicidial_conf_templates); phone 200b: template_id NoSuchTpl") in err
+    assert writes(run.sandbox) == []
+
+    # a saved plan made while the template existed, applied after it was removed: refused, nothing written
+    saved = str(run.tmp / "tpl.plan.json")
+    assert run("plan", "--out", saved, body=cluster(TWO, station % "sip_GENERIC"))[0] == 2   # case-insensitive
+    with closing(sqlite3.connect(run.sandbox)) as db:
+        db.execute("DELETE FROM vicidial_conf_templates")
+        db.commit()
+    code = main(["apply", saved, "--sandbox", run.sandbox, "--yes"])
+    assert code == 1
+    assert "apply refused, nothing written: phone 200a: template_id sip_GENERIC is not one of VICIdial's conf" \
+        in run.capsys.readouterr().err
+    assert writes(run.sandbox) == []
+
+
+def test_a_saved_plan_of_phones_applies_and_one_whose_password_cannot_be_read_is_refused_before_any_write(
+        run, monkeypatch):
+    """plan --out on the pull request, apply PLAN on merge: the phones' passwords are read at apply time,
+    from the references the plan holds. A variable missing there must stop the run before its first
+    write, not fail one phone after the aliases before it were written."""
+    saved = str(run.tmp / "phones.plan.json")
+    assert run("plan", "--out", saved, body=cluster(TWO, STATIONS))[0] == 2
+    monkeypatch.delenv("AGENT_PHONE_PASS")
+    code = main(["apply", saved, "--sandbox", run.sandbox, "--yes"])
+    err = run.capsys.readouterr().err
+    assert code == 1
+    assert ("error: apply refused, nothing written: phone 200a: phone_pass {env: AGENT_PHONE_PASS}: "
+            "environment variable AGENT_PHONE_PASS is not set; phone 200b: phone_pass") in err
+    assert writes(run.sandbox) == []
+
+    monkeypatch.setenv("AGENT_PHONE_PASS", "Agent1234")
+    code = main(["apply", saved, "--sandbox", run.sandbox, "--yes"])
+    out = run.capsys.readouterr().out
+    assert code == 0 and out.endswith("Apply: 6 done, 0 failed, 0 skipped, 0 conflict.\n")
+    assert table(run.sandbox, "SELECT COUNT(*) FROM phones WHERE pass = 'Agent1234'") == [(4,)]
+    assert run("plan")[0] == 0

@@ -262,8 +262,8 @@ DATA_PHONES = [{"login": login} for login in ("100a", "100b", DEFAULT_PASS)]
 DATA_DESIRED = ('version: 1\naliases:\n'
                 '  "1234": {alias_name: Team 1234, phone_logins: ["1234", 100b]}\n'
                 '  team0: {alias_name: Team zero, phone_logins: [100a, "1234"]}\n')
-SECRET_IN_DATA = ("aliassync: warning: the database password equals a value in the data (an alias id, name or "
-                  "phone login); data is never masked, so output may show it; choose another password")
+SECRET_IN_DATA = ("aliassync: warning: the database password equals a value in the data (an alias id or name, a "
+                  "phone login or field); data is never masked, so output may show it; choose another password")
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:

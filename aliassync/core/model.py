@@ -145,6 +145,9 @@ class Current:
     # when the files manage phones (see core/phone.py); None: not read.
     phone_rows: Mapping[str, tuple] | None = None
     servers: frozenset[str] = frozenset()
+    # VICIdial's conf template ids (folded), read only when a declared phone names one; None: not read
+    # or not readable (then VICIdial's own check on add_phone / update_phone is all there is).
+    templates: frozenset[str] | None = None
 
     @classmethod
     def build(cls, aliases, phones, agent_logins=None) -> "Current":

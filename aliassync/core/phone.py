@@ -212,6 +212,7 @@ def plan_phones(phones: Sequence[DesiredPhone], settings: PhoneSettings, current
     for login in sorted(declared):
         want = declared[login]
         lives = rows.get(login, ())
+        made = len(actions)
         if not want.present:
             for n, live in enumerate(lives):
                 actions.append(_delete(live, "ensure: absent", f"#{n + 1}" if len(lives) > 1 else ""))
@@ -244,6 +245,7 @@ def plan_phones(phones: Sequence[DesiredPhone], settings: PhoneSettings, current
                                       after=after, change=change, resource="phone"))
             else:
                 in_sync.append(want.login)
+        problems.extend(unknown for action in actions[made:] if (unknown := unknown_references(action, current)))
 
     unmanaged, ignored, protected = [], [], []
     for login in sorted(rows):
@@ -286,6 +288,25 @@ def _refusal(want: DesiredPhone, lives: tuple[LivePhone, ...], at_key: Mapping[t
         live = lives[0]
         return (f"phone {login}: the dialer has phone {live.login} on {_where(live)} (logins compare "
                 f"case-insensitively); declare it as {live.login} to move it, or remove it by hand")
+    return None
+
+
+def unknown_references(action: Action, current: Current) -> str | None:
+    """Why a phone action names a server or a conf template the dialer does not have, or None.
+
+    VICIdial refuses both (SERVER DOES NOT EXIST, TEMPLATE ID DOES NOT EXIST) without writing, but
+    only when that call comes: checked before the first write, a run never stops half done for it.
+    Unknown when not read (`current.servers` empty, `current.templates` None).
+    """
+    if action.resource != "phone" or action.after is None:
+        return None
+    sent = action.after
+    if action.kind == "create" and current.servers and sent.server_ip not in current.servers:
+        return f"phone {action.name}: server_ip {sent.server_ip} is not one of VICIdial's servers"
+    template = sent.fields.get("template_id")
+    if template and current.templates is not None and fold(template) not in current.templates:
+        return (f"phone {action.name}: template_id {template} is not one of VICIdial's conf templates "
+                "(vicidial_conf_templates)")
     return None
 
 

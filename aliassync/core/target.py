@@ -53,6 +53,9 @@ class StateReader(Protocol):
         """Every phone in full (by folded login) and the server IPs, in a fixed number of queries;
         `secrets` (folded login -> field -> declared password) are compared inside the database."""
 
+    def read_templates(self) -> frozenset[str] | None:
+        """VICIdial's conf template ids (folded), in one query; None when they cannot be read."""
+
     def read_password_groups(self) -> dict[tuple[str, str, str], dict[str, tuple[int, bool]]]:
         """For export: per phone (login, extension, server_ip) and password field, (group, fits); equal
         groups mean equal passwords, compared inside the database; no password is read out."""

@@ -47,6 +47,7 @@ CHUNK = 500   # ids per `IN (...)` when a few aliases or phones are read back
 PHONE_FIELDS: Mapping[str, str] = {"login": "login", "extension": "extension", "server_ip": "server_ip", **COLUMNS}
 PHONE_ROWS_SQL = f"SELECT {', '.join(PHONE_FIELDS.values())} FROM phones"
 SERVERS_SQL = "SELECT server_ip FROM servers"
+TEMPLATES_SQL = "SELECT template_id FROM vicidial_conf_templates"
 # Whether each stored password (SECRET_COLUMNS) equals the declared one, for up to SECRETS_CHUNK logins
 # a query. `declared` holds one row per login: the login's bytes in hex (HEX() gives the same text
 # whatever the column's character set, so the join can use a key on `declared`; `p.login = d.login`
@@ -311,6 +312,12 @@ class SqlStateReader:
                  "inside the database", len(phones), len(by_login), len(servers), self.description,
                  sum(len(phone.secrets_match) for phone in phones))
         return by_login, servers
+
+    def read_templates(self) -> frozenset[str] | None:
+        """The conf template ids a phone may name (folded, as VICIdial compares them); None when the
+        read-only account may not read them."""
+        rows = self._optional_rows(TEMPLATES_SQL, (), "vicidial_conf_templates.template_id")
+        return None if rows is None else frozenset(fold(_text(row[0])) for row in rows)
 
     def _compare_secrets(self, logins: list[str], declared: Mapping[str, Mapping[str, str]]
                          ) -> dict[tuple[str, str, str], dict[str, bool]]:

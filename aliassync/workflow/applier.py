@@ -40,6 +40,7 @@ from typing import Callable, Sequence
 
 from ..core import graph, refusals
 from ..errors import AliassyncError, RefusedError
+from ..files import secrets
 from ..core.graph import ActionResult
 from ..core import phone as phone_kind
 from ..core.kinds import KINDS
@@ -124,6 +125,24 @@ def check_phones(plan: Plan, current: Current) -> None:
     if missing:
         listed = "; ".join(f"{login} (in {', '.join(aliases)})" for login, aliases in missing.items())
         raise RefusedError(f"apply refused, nothing written: {len(missing)} login(s) are not phones: {listed}")
+
+
+def check_references(plan: Plan, current: Current) -> None:
+    """Refuse phone actions naming a server or conf template the dialer does not have (a saved plan's
+    too: the dialer may have lost one since it was made)."""
+    unknown = [found for action in plan.actions if (found := phone_kind.unknown_references(action, current))]
+    if unknown:
+        raise RefusedError(f"apply refused, nothing written: {'; '.join(unknown)}")
+
+
+def check_passwords(plan: Plan) -> None:
+    """Refuse a plan whose password references cannot be read now (a saved plan applied where a
+    variable is not set or a file is missing): found before the first write, not at that phone's turn."""
+    unreadable = [f"phone {action.name}: {field} {ref}: {found}" for action in plan.actions
+                  if action.resource == "phone" and action.after is not None
+                  for field, ref in action.after.secrets.items() if (found := secrets.problem(ref))]
+    if unreadable:
+        raise RefusedError(f"apply refused, nothing written: {'; '.join(unreadable)}")
 
 
 def check_delete_limits(plan: Plan, max_deletes: int | None, max_percent: float | None,
@@ -392,5 +411,7 @@ def preflight(plan: Plan, current: Current, max_deletes: int | None, max_percent
               options: ApplyOptions) -> None:
     """Everything that refuses an apply before its first write, on a fresh read of the live state."""
     check_phones(plan, current)
+    check_references(plan, current)
+    check_passwords(plan)
     check_delete_limits(plan, max_deletes, max_percent, options.allow_deletes)
     check_in_use(plan, current, options.allow_in_use)

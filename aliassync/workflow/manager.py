@@ -56,15 +56,22 @@ def check_writable(path: str, option: str) -> None:
 def warn_if_secrets_in_data(source: Source | None, current: Current) -> None:
     """One warning, naming no value, when a secret equals a value of the data (never masked, so shown)."""
     if isinstance(source, planfile.SavedPlan):
-        declared = (a.after or a.before for a in source.plan.actions)
+        declared = [a.after or a.before for a in source.plan.actions]
     else:
-        declared = source.aliases if source else ()
+        declared = [*source.aliases, *source.phones] if source else []
+    live_phones = [p for rows in (current.phone_rows or {}).values() for p in rows]
 
     def values():   # read only when a secret is registered
-        for alias in chain(declared, current.aliases.values()):
-            yield alias.alias_id
-            yield alias.alias_name or ""
-            yield from alias.phone_logins
+        for item in chain(declared, current.aliases.values(), live_phones):
+            if hasattr(item, "alias_id"):    # an alias: declared, live, or what an action sends
+                yield item.alias_id
+                yield item.alias_name or ""
+                yield from item.phone_logins
+            else:                            # a phone: declared, live, or what an action sends
+                yield item.login
+                yield item.extension or ""
+                yield item.server_ip or ""
+                yield from item.fields.values()
         for phones in current.phones.values():
             for phone in phones:
                 yield phone.login
@@ -73,10 +80,10 @@ def warn_if_secrets_in_data(source: Source | None, current: Current) -> None:
 
     labels = redaction.labels_in(values())
     if len(labels) == 1:
-        log.warning("warning: the %s equals a value in the data (an alias id, name or phone login); data is "
+        log.warning("warning: the %s equals a value in the data (an alias id or name, a phone login or field); data is "
                     "never masked, so output may show it; choose another password", labels[0])
     elif labels:
-        log.warning("warning: the %s equal values in the data (alias ids, names or phone logins); data is "
+        log.warning("warning: the %s equal values in the data (alias ids or names, phone logins or fields); data is "
                     "never masked, so output may show them; choose other passwords", " and the ".join(labels))
 
 
@@ -126,10 +133,13 @@ class Manager:
         return desired
 
     @staticmethod
-    def _read(desired: Desired | None, target: Target, phones: bool = False) -> Current:
+    def _read(desired: Desired | None, target: Target, phones: bool = False, templates: bool = False) -> Current:
         """The live state; every phone in full too when the files manage phones (or `phones`), with
-        each declared password compared inside the database (never read out)."""
+        each declared password compared inside the database (never read out); the conf templates
+        when a declared phone names one (or `templates`)."""
         current = target.reader.read()
+        templates = templates or any(p.present and p.fields.get("template_id")
+                                     for p in (desired.phones if desired is not None else ()))
         managed = desired is not None and (bool(desired.phones) or desired.settings.phones.prune)
         if not (managed or phones):
             return current
@@ -140,7 +150,8 @@ class Manager:
                                                for name, ref in phone.secrets.items()}
         rows, servers = target.reader.read_phones(declared)
         log.info("state: %d phone logins, %d servers read", len(rows), len(servers))
-        return replace(current, phone_rows=rows, servers=servers)
+        templates = target.reader.read_templates() if templates else None
+        return replace(current, phone_rows=rows, servers=servers, templates=templates)
 
     @classmethod
     def _plan(cls, desired: Desired, target: Target) -> tuple[Current, Plan]:
@@ -242,7 +253,10 @@ class Manager:
     def planned(self, target: Target, source: Source, options: ApplyOptions) -> Planned:
         """A fresh read and the plan to carry out: a saved plan is refused if the live state moved."""
         if isinstance(source, planfile.SavedPlan):
-            current = self._read(None, target, phones=any(a.resource == "phone" for a in source.plan.actions))
+            actions = source.plan.actions
+            current = self._read(None, target, phones=any(a.resource == "phone" for a in actions),
+                                 templates=any(a.resource == "phone" and a.after is not None
+                                               and a.after.fields.get("template_id") for a in actions))
             planfile.check_current(source, current, target.description, source.path)
             log.info("apply: saved plan %s (%s) still matches the live state", source.path, source.checksum)
             warn_if_secrets_in_data(source, current)

@@ -198,3 +198,22 @@ def test_a_phone_delete_whose_agents_cannot_be_checked_is_counted_as_a_phone():
     result = plan_aliases(desired, current)
     assert [(w.code, w.resource, w.name) for w in result.warnings] == [("agents-unchecked", "phone", "300c")]
     assert result.refusals[0].startswith("the plan deletes 1 phone(s), but which agents log in with them cannot")
+
+
+def test_a_phone_naming_a_conf_template_the_dialer_lacks_is_refused_and_one_it_has_is_planned():
+    """VICIdial refuses an unknown template_id only when that call comes, after the writes before it:
+    the plan refuses it up front instead, for a create and for an update that would send it."""
+    with_template = {**FULL, "template_id": "SIP_generic"}
+    known = replace(state(), templates=frozenset({"sip_generic"}))
+    assert plan_phones([declared(fields=with_template)], PhoneSettings(), known).problems == ()
+    unknown = replace(state(), templates=frozenset({"other"}))
+    assert plan_phones([declared(fields=with_template)], PhoneSettings(), unknown).problems == (
+        "phone 100a: template_id SIP_generic is not one of VICIdial's conf templates (vicidial_conf_templates)",)
+    stored = replace(state(live()), templates=frozenset({"other"}))
+    assert plan_phones([declared(fields=with_template)], PhoneSettings(), stored).problems == (
+        "phone 100a: template_id SIP_generic is not one of VICIdial's conf templates (vicidial_conf_templates)",)
+    # the live phone already holds it: nothing sends it, nothing to refuse (the template may have gone since)
+    holding = replace(state(live(fields=with_template)), templates=frozenset({"other"}))
+    assert plan_phones([declared(fields=with_template)], PhoneSettings(), holding).problems == ()
+    # not read (no grant): VICIdial's own check is all there is
+    assert plan_phones([declared(fields=with_template)], PhoneSettings(), state()).problems == ()

@@ -55,7 +55,8 @@ def test_export_shows_a_login_equal_to_the_api_password_and_stays_valid(tmp_path
     assert code == 0
     assert '  "team1":\n    alias_name: "Team one"\n    phone_logins: ["1234", "100a"]\n' in exported.read_text()
     assert [line for line in err.splitlines() if "warning" in line] == [
-        "aliassync: warning: the API password equals a value in the data (an alias id, name or phone login); "
+        "aliassync: warning: the API password equals a value in the data (an alias id or name, a phone login or "
+        "field); "
         "data is never masked, so output may show it; choose another password"]
     assert main(["validate", str(exported)]) == 0
     assert main(["plan", str(exported), "--sandbox", sandbox]) == 0     # the export declares the live state

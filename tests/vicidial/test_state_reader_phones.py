@@ -344,3 +344,20 @@ def test_chosen_phones_are_read_back_in_full_without_comparing_passwords(backend
     assert (reader.queries, reader.read_phone_rows([]), reader.queries) == (1, {}, 1)
     reader.read_phone_rows(f"x{n}" for n in range(1001))
     assert reader.queries == 1 + 3          # 500 logins a query
+
+
+def test_the_conf_templates_are_one_query_folded_as_vicidial_compares_them(backend):
+    with backend.store() as store:
+        for template_id in ("SIP_generic", "iax7"):
+            store.insert("vicidial_conf_templates", {"template_id": template_id, "template_name": template_id,
+                                                     "template_contents": ""})
+    reader = backend.reader()
+    assert reader.read_templates() == frozenset({"sip_generic", "iax7"})
+    assert [sql for sql, _ in backend.sent()] == ["SELECT template_id FROM vicidial_conf_templates"]
+
+
+def test_conf_templates_that_cannot_be_read_are_unknown_not_an_error(backend):
+    """No grant on vicidial_conf_templates (here: no such table): unknown, and VICIdial's own check stands."""
+    with backend.store() as store:
+        store.execute_ddl("DROP TABLE vicidial_conf_templates")
+    assert backend.reader().read_templates() is None
