@@ -1,8 +1,11 @@
 """Phone passwords by reference: `{env: NAME}` or `{file: PATH}`, never a value in the files.
 
-The loader turns each reference into a `SecretRef` (a file's path made
-absolute, relative to the file that names it, so the reference means the
-same whoever holds it) and checks, once per reference, that it can be
+The loader turns each reference into a `SecretRef` (a file's path taken
+relative to the file that names it, then written relative to the working
+directory when it lies under it, else absolute: so plans and saved plans
+show `conf/secrets/sip`, as the repository names it, not a path of the
+machine that planned, and a pipeline applying from its checkout's root
+finds the file it planned with) and checks, once per reference, that it can be
 read and holds what VICIdial keeps as written: 2 to 30 characters of
 `[-_0-9A-Za-z]`. A problem is one line naming the reference, never the
 value. The value itself is read only by `resolve()`, where it is compared
@@ -33,8 +36,11 @@ def reference(value: dict, naming_file: str) -> SecretRef:
     """The `SecretRef` of a `{env: NAME}` / `{file: PATH}` mapping written in `naming_file`."""
     if "env" in value:
         return SecretRef("env", value["env"])
-    path = os.path.join(os.path.dirname(os.path.abspath(naming_file)), value["file"])
-    return SecretRef("file", os.path.normpath(path))
+    path = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(naming_file)), value["file"]))
+    here = os.getcwd()
+    if os.path.commonpath([here, path]) == here and path != here:
+        path = os.path.relpath(path, here)
+    return SecretRef("file", path)
 
 
 def _path(ref: SecretRef, base_dir: str | None) -> str:

@@ -570,3 +570,21 @@ stations:
   "200": {alias_name: Desk, servers: all}
 """)
     assert problems(path) == ["4 phones declared (stations' included); the limit is 3"]
+
+
+def test_a_file_reference_under_the_working_directory_is_kept_relative_to_it(tmp_path, monkeypatch):
+    """Plans and saved plans show the path as the repository names it, never the planning machine's
+    checkout path, and apply from the checkout's root (another machine, another path) finds the file."""
+    write(tmp_path, "conf/secrets/sip", "sipSecret_1\n")
+    path = write(tmp_path, "conf/desired.yaml",
+                 "version: 1\nphones:\n  100a:\n    extension: \"100\"\n    server_ip: 10.10.10.15\n"
+                 "    registration_password: {file: secrets/sip}\n")
+    monkeypatch.chdir(tmp_path)
+    assert loader.load([path]).phones[0].secrets == {"registration_password": SecretRef("file", "conf/secrets/sip")}
+    assert loader.load(["conf/desired.yaml"]).phones[0].secrets["registration_password"] == \
+        SecretRef("file", "conf/secrets/sip")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    # run from elsewhere: the file is outside the working directory, so its path is absolute
+    assert loader.load([path]).phones[0].secrets["registration_password"] == \
+        SecretRef("file", str(tmp_path / "conf" / "secrets" / "sip"))
