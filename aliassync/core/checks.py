@@ -19,24 +19,59 @@ def _declared_warnings(alias: DesiredAlias, current: Current, phones: dict) -> l
         found.append(Warning("hides-phone", alias_id,
                              f"the id equals phone login {current.phones[fold(alias_id)][0].login}; "
                              "agents can no longer log in to that phone directly"))
-    members = [(login, current.phones.get(fold(login), ())) for login in alias.phone_logins
-               if fold(login) not in phones]
-    declared = [phones[fold(login)] for login in alias.phone_logins if fold(login) in phones]
-    missing = [login for login, live in members if not live]
+    missing = [login for login in alias.phone_logins if fold(login) not in phones and not current.has_phone(login)]
     if missing:
         found.append(Warning("missing-phone", alias_id,
                              f"not a phone: {', '.join(missing)} (apply refuses any write of this alias)"))
-    inactive = [login for login, live in members if live and not any(p.active for p in live)]
-    inactive += [p.login for p in declared if p.fields.get("active") == "N"]
+    inactive = [login for login in alias.phone_logins if _inactive_after(login, current, phones)]
     if inactive:
         found.append(Warning("inactive-member", alias_id,
                              f"inactive phone: {', '.join(inactive)} (agents picked for it cannot log in)"))
-    groups = {p.pass_group for _, live in members for p in live}
-    groups |= {("declared", p.secrets.get("phone_pass")) for p in declared if "phone_pass" in p.secrets}
-    if len(groups) > 1:
+    if _password_count(alias.phone_logins, current, phones) > 1:
         found.append(Warning("mixed-passwords", alias_id,
                              "member phones do not all share one password; agent logins will fail at random"))
     return found
+
+
+def _inactive_after(login: str, current: Current, phones: dict) -> bool:
+    """Whether the member will be inactive once applied: as declared, else as it is on the dialer."""
+    want = phones.get(fold(login))
+    if want is not None and "active" in want.fields:
+        return want.fields["active"] == "N"
+    live = current.phones.get(fold(login), ())
+    return bool(live) and not any(p.active for p in live)
+
+
+def _password_count(logins: tuple[str, ...], current: Current, phones: dict) -> int:
+    """How many different phone passwords the members will hold once applied (at most: two
+    references are taken as different passwords unless they are the same reference).
+
+    A member holds its declared reference, or its stored password (a group number, equal for equal
+    passwords) when it declares none. Where the database said a declared password equals the
+    member's stored one, the reference and that stored group are one password: so an undeclared
+    member sharing that stored password shares the declared one too."""
+    parent: dict = {}
+
+    def root(item):
+        while parent.setdefault(item, item) != item:
+            item = parent[item]
+        return item
+
+    for login in logins:
+        key = fold(login)
+        stored = [("stored", p.pass_group) for p in current.phones.get(key, ())]
+        want = phones.get(key)
+        ref = want.secrets.get("phone_pass") if want is not None else None
+        if ref is None:
+            for group in stored:
+                root(group)
+            continue
+        root(("declared", ref))
+        rows = (current.phone_rows or {}).get(key, ())
+        if stored and rows and all(row.secrets_match.get("phone_pass") for row in rows):
+            for group in stored:
+                parent[root(group)] = root(("declared", ref))
+    return len({root(item) for item in list(parent)})
 
 
 def _dangling(current: Current, ignore: tuple[str, ...]) -> list[Warning]:
