@@ -129,7 +129,11 @@ class Manager:
     @staticmethod
     def load(paths: Sequence[str]) -> Desired:
         desired = loader.load(paths)
-        log.info("load: %d aliases from %d file(s)", len(desired.aliases), len(desired.sources))
+        if desired.phones:
+            log.info("load: %d aliases and %d phones from %d file(s)", len(desired.aliases), len(desired.phones),
+                     len(desired.sources))
+        else:
+            log.info("load: %d aliases from %d file(s)", len(desired.aliases), len(desired.sources))
         return desired
 
     @staticmethod
@@ -144,12 +148,14 @@ class Manager:
         if not (managed or phones):
             return current
         declared = {}
+        values: dict[tuple, str] = {}   # each reference read once, however many phones share it
         for phone in (desired.phones if desired is not None else ()):
             if phone.present and phone.secrets:
-                declared[fold(phone.login)] = {name: secrets.resolve(ref, field=name)
-                                               for name, ref in phone.secrets.items()}
-        rows, servers = target.reader.read_phones(declared)
-        log.info("state: %d phone logins, %d servers read", len(rows), len(servers))
+                declared[fold(phone.login)] = {
+                    name: values[(ref, name)] if (ref, name) in values
+                    else values.setdefault((ref, name), secrets.resolve(ref, field=name))
+                    for name, ref in phone.secrets.items()}
+        rows, servers = target.reader.read_phones(declared)   # the reader logs what it read
         templates = target.reader.read_templates() if templates else None
         return replace(current, phone_rows=rows, servers=servers, templates=templates)
 
