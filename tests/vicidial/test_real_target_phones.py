@@ -184,3 +184,81 @@ def test_a_third_server_plans_only_its_phones_and_the_alias_updates_after_them(r
     assert table(run.url, "SELECT alias_id, logins_list FROM phones_alias ORDER BY alias_id") == [
         ("200", "200a,200b,200c"), ("201", "201a,201b,201c")]
     assert run("plan")[0] == 0
+
+
+def admin_log(url: str) -> list[tuple]:
+    return table(url, "SELECT event_section, event_type, record_id FROM vicidial_admin_log ORDER BY admin_log_id")
+
+
+def test_a_server_removed_with_phones_prune_updates_the_aliases_then_deletes_the_phones(run):
+    prune = "settings:\n  phones: {prune: true, ignore: [\"300*\"]}\n"
+    assert run("apply", "--yes", body=prune + cluster(TWO))[0] == 0
+    before = len(admin_log(run.url))
+    code, out, err = run("plan", "--format", "json", body=prune + cluster("  10.10.10.15: a\n"))
+    assert code == 2, err
+    assert [(a["key"], a["depends_on"]) for a in json.loads(out)["actions"]] == [
+        ("update:200", []), ("update:201", []),
+        ("delete:phone:200b", ["update:200"]), ("delete:phone:201b", ["update:201"])]
+    code, out, err = run("apply", "--yes", "--concurrency", "4")
+    assert code == 0, err
+    written = admin_log(run.url)[before:]
+    for station in ("200", "201"):   # each alias stops listing its phone before the phone goes
+        assert written.index(("PHONEALIASES", "MODIFY", station)) < written.index(("PHONES", "DELETE", station))
+    assert table(run.url, "SELECT login FROM phones ORDER BY login") == [("200a",), ("201a",), ("300a",)]
+    assert table(run.url, "SELECT alias_id, logins_list FROM phones_alias ORDER BY alias_id") == [
+        ("200", "200a"), ("201", "201a")]
+    assert run("plan")[0] == 0
+
+
+@pytest.mark.parametrize("body, message", [
+    (cluster("  10.10.10.99: a\n"), "phone 200a: server_ip 10.10.10.99 is not one of VICIdial's servers"),
+    (cluster(TWO).replace("{env: AGENT_PHONE_PASS}", "Agent1234"),
+     "cluster.yaml:6:15: phone_defaults.phone_pass must be a reference, {env: NAME} or {file: PATH}, never the "
+     "password itself"),
+    (cluster(TWO).replace('"-5.00"', "-5"),
+     'cluster.yaml:4:14: phone_defaults.local_gmt \'-5\' must be written exactly as VICIdial lists it, in quotes: '
+     '"-5.00"'),
+    (cluster(TWO) + "phones:\n  300A: {extension: \"301\", server_ip: 10.10.10.16}\n",
+     "phone 300A: the dialer has phone 300a on extension 300 on 10.10.10.15 (logins compare case-insensitively)"),
+], ids=["unknown server", "literal password", "local_gmt -5", "login of another phone in other case"])
+def test_refusals_write_nothing(run, body, message):
+    code, out, err = run("apply", "--yes", body=body)
+    assert code == 1, out
+    assert message in err
+    assert "Agent1234" not in out + err
+    assert admin_log(run.url) == []
+
+
+def test_a_login_clashing_with_a_live_alias_is_refused_and_nothing_is_written(run):
+    with closing(open_store(run.url)) as store:
+        store.insert("phones_alias", {"alias_id": "200A", "alias_name": "Hand", "logins_list": "300a"})
+    code, _, err = run("apply", "--yes", body=cluster(TWO))
+    assert code == 1
+    assert "phone 200a: the dialer has an alias 200A; agents typing 200a would reach the alias" in err
+    assert admin_log(run.url) == []
+
+
+def test_deleting_a_phone_an_alias_or_an_agent_uses_is_refused_and_nothing_is_written(run):
+    assert run("apply", "--yes", body=cluster(TWO))[0] == 0
+    before = admin_log(run.url)
+    # 300a is the hand-made phone: an alias made by hand lists it, and the files now say it must go
+    with closing(open_store(run.url)) as store:
+        store.insert("phones_alias", {"alias_id": "hand1", "alias_name": "Hand", "logins_list": "300a"})
+    gone = cluster(TWO) + "phones:\n  300a: {ensure: absent}\n"
+    code, _, err = run("apply", "--yes", body=gone)
+    assert code == 1
+    assert ("phone 300a: deleting it would leave alias(es) hand1 listing it; drop it from them first (in the "
+            "files)") in err
+    assert admin_log(run.url) == before
+
+    # the alias is gone; now an agent's default phone login names the phone
+    with closing(open_store(run.url)) as store:
+        store.delete("phones_alias", {"alias_id": "hand1"})
+        store.insert("vicidial_users", {"user": "agent7", "pass": "x", "phone_login": "300a"})
+    code, _, err = run("apply", "--yes", body=gone)
+    assert code == 1
+    assert ("error: apply refused, nothing written: agents log in with 1 phone(s) it deletes: phone 300a (users "
+            "agent7); deleting them leaves those agents without their default phone login; to delete them anyway, "
+            "run with --allow-in-use-deletes") in err
+    assert admin_log(run.url) == before
+    assert table(run.url, "SELECT login FROM phones WHERE login = '300a'") == [("300a",)]
