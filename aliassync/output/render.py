@@ -187,6 +187,18 @@ def _detail_lines(entry: dict[str, Any]) -> list[str]:
     return lines
 
 
+def action_labels(document: dict[str, Any]) -> dict[str, str]:
+    """Each action's key -> how text names it (`create phone 200a`, `update 200`)."""
+    return {entry["key"]: f"{entry['action']} {subject_shown(entry)}" for entry in document["actions"]}
+
+
+def _waits_for(entry: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """The line telling a reviewer which actions of the plan this one waits for (none: no line).
+    Gates (every delete after every create and update) are the graph's, not named here."""
+    named = [labels[key] for key in entry["depends_on"] if key in labels]
+    return [f"after: {', '.join(named)}"] if named else []
+
+
 def _heading(entry: dict[str, Any]) -> str:
     reason = entry["reason"]
     note = "" if reason == "declared" else f"  ({reason})"
@@ -217,9 +229,10 @@ def render_text(document: dict[str, Any]) -> str:
                              f"VICIdial {document['vicidial_version']}") if p]
         out.append(f"Target: {' · '.join(parts)}")
         out.append("")
+    labels = action_labels(document)
     for entry in document["actions"]:
         out.append(f"  {_heading(entry)}")
-        out.extend(f"      {line}" for line in _detail_lines(entry))
+        out.extend(f"      {line}" for line in _detail_lines(entry) + _waits_for(entry, labels))
     if document["actions"]:
         out.append("")
     if document["warnings"]:
@@ -245,9 +258,10 @@ def render_markdown(document: dict[str, Any]) -> str:
         out.append("")
     if document["actions"]:
         out.append("```diff")
+        labels = action_labels(document)
         for entry in document["actions"]:
             out.append(_heading(entry).replace("~ update", "! update", 1))
-            out.extend(f"    {line}" for line in _detail_lines(entry))
+            out.extend(f"    {line}" for line in _detail_lines(entry) + _waits_for(entry, labels))
         out.append("```")
         out.append("")
     if document["warnings"]:

@@ -138,3 +138,31 @@ def test_a_saved_plan_of_phones_loads_back_as_the_same_actions_and_refuses_a_mov
         planfile.check_current(saved, Current({}, {}, {}, moved, frozenset()), "t", path)
     assert "the live state changed since the plan was made: phone 100b at extension 100 on 10.10.10.16" in str(
         refused.value)
+
+
+def test_a_reviewer_sees_which_alias_waits_for_which_phone_and_which_delete_waits_for_which_alias():
+    from aliassync.core.model import Desired, DesiredAlias, LiveAlias, Phone, Settings
+    from aliassync.core.planner import plan
+
+    # 100a is new and the new alias sales1 lists it; 300c goes, once team3 stops listing it.
+    rows = {"300c": (LivePhone("300c", "300", "10.10.10.17", FIELDS),),
+            "300d": (LivePhone("300d", "300", "10.10.10.16", FIELDS),)}
+    live = Current.build([LiveAlias("team3", "Team 3", "300c,300d")],
+                         [Phone("300c", True), Phone("300d", True)], [])
+    current = Current(live.aliases, live.phones, live.agent_logins, rows,
+                      frozenset({"10.10.10.15", "10.10.10.16", "10.10.10.17"}))
+    desired = Desired((DesiredAlias("sales1", "Sales", ("100a",)), DesiredAlias("team3", "Team 3", ("300d",))),
+                      Settings(), phones=(DesiredPhone("100a", "100", "10.10.10.15", FIELDS,
+                                                       {"phone_pass": PASS, "registration_password": PASS}),
+                                          DesiredPhone("300c", None, None, present=False),
+                                          DesiredPhone("300d", "300", "10.10.10.16", FIELDS)))
+    document = render.plan_document(plan(desired, current))
+    text = render.render_text(document)
+    assert "  + create sales1\n      alias_name:   'Sales'\n      phone_logins: 100a\n" \
+           "      after: create phone 100a\n" in text
+    assert "  - delete phone 300c  (ensure: absent)\n      extension 300 on 10.10.10.17\n" \
+           "      after: update team3\n" in text
+    markdown = render.render_markdown(document)
+    assert "+ create sales1\n    alias_name:   'Sales'\n    phone_logins: 100a\n    after: create phone 100a\n" \
+        in markdown
+    assert "after:" not in text.split("  ~ update team3", 1)[1].split("  - delete", 1)[0]   # waits for nothing
