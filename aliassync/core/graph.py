@@ -25,7 +25,6 @@ from .plan import Action
 Status = Literal["done", "failed", "skipped", "conflict", "unknown"]
 STATUSES: tuple[Status, ...] = ("done", "failed", "skipped", "conflict", "unknown")
 GATE_PREFIX = "all:"
-POLL = 0.2   # seconds between looks at `interrupted` while actions are in flight
 
 
 @dataclass(frozen=True)
@@ -117,18 +116,20 @@ def run(actions: Sequence[Action], perform: Callable[[Action], ActionResult], *,
     order = {a.key: i for i, a in enumerate(actions)}
     ready = sorted((k for k, d in waiting.items() if not d), key=order.__getitem__)
     running: dict[Future, str] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    slots = max(1, workers)
+    with ThreadPoolExecutor(max_workers=slots) as pool:
         while ready or running:
+            # Looked at before each start: an interruption while actions are in flight only keeps
+            # the ones ready from starting, and those wait for a slot, that is for a completion.
             if interrupted is not None and interrupted.is_set() and halted is None:
                 halted = "not run: the apply was interrupted"
-            while ready and len(running) < max(1, workers) and halted is None:
+            while ready and len(running) < slots and halted is None:
                 key = ready.pop(0)
                 if key not in results:
                     running[pool.submit(perform, by_key[key])] = key
             if not running:
                 break
-            done, _ = wait(running, timeout=POLL if interrupted is not None else None,
-                           return_when=FIRST_COMPLETED)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=lambda f: order[running[f]]):
                 key = running.pop(future)
                 result = future.result()
