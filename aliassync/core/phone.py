@@ -164,6 +164,7 @@ class PhonePart:
     ignored: tuple[str, ...] = ()
     protected: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
+    managed_live: int = 0     # live phones (rows) the files manage: not unmanaged, not ignored
 
 
 def _key(kind: str, login: str, suffix: str = "") -> str:
@@ -262,8 +263,10 @@ def plan_phones(phones: Sequence[DesiredPhone], settings: PhoneSettings, current
         else:
             for n, live in enumerate(lives):
                 actions.append(_delete(live, "prune: not declared", f"#{n + 1}" if len(lives) > 1 else ""))
+    left_alone = {fold(login) for login in unmanaged + ignored}
+    managed_live = sum(len(lives) for login, lives in rows.items() if login not in left_alone)
     return PhonePart(tuple(actions), tuple(in_sync), tuple(unmanaged), tuple(ignored), tuple(protected),
-                     tuple(problems))
+                     tuple(problems), managed_live)
 
 
 def _refusal(want: DesiredPhone, lives: tuple[LivePhone, ...], at_key: Mapping[tuple[str, str], LivePhone],

@@ -85,6 +85,7 @@ class PhoneTally:
     unmanaged: tuple[str, ...] = ()
     ignored: tuple[str, ...] = ()
     protected: tuple[str, ...] = ()
+    managed_live: int = 0               # live phones the files manage (the base of max_delete_percent for phones)
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ class Plan:
     managed_live: int = 0               # live aliases the files manage (limits use it)
     phones: "PhoneTally | None" = None  # the phones left alone, when the files manage phones
 
-    def count(self, kind: Kind) -> int:
-        return sum(1 for a in self.actions if a.kind == kind)
+    def count(self, kind: Kind, resource: str | None = None) -> int:
+        """How many actions of `kind` (on `resource` only, if given)."""
+        return sum(1 for a in self.actions if a.kind == kind and (resource is None or a.resource == resource))
 
     @property
     def has_changes(self) -> bool:

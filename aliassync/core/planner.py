@@ -165,7 +165,7 @@ def _with_phones(result: Plan, desired: Desired, current: Current) -> Plan:
     replaced = frozenset(fold(a.name) for a in phones if a.kind == "create"
                          and any(key.startswith("delete:phone:") for key in a.depends_on))
     actions = sorted(aliases + phones, key=lambda action: _display_order(action, replaced))
-    tally = PhoneTally(part.in_sync, part.unmanaged, part.ignored, part.protected)
+    tally = PhoneTally(part.in_sync, part.unmanaged, part.ignored, part.protected, part.managed_live)
     return replace(result, actions=tuple(actions), phones=tally)
 
 

@@ -15,18 +15,28 @@ ALLOW_IN_USE = "--allow-in-use-deletes"
 
 def delete_limit(plan: Plan, max_deletes: int | None, max_percent: float | None,
                  allow: int | None = None) -> str | None:
-    """More deletes than the settings allow, unless the run allows that many (--allow-deletes N)."""
+    """More deletes than the settings allow, unless the run allows that many (--allow-deletes N).
+
+    `max_deletes` counts aliases and phones together; `max_delete_percent` is each kind's deletes
+    against the live objects of that kind the files manage (those not ignored nor left unmanaged)."""
     deletes = plan.count("delete")
     if deletes == 0 or (allow is not None and deletes <= allow):
         return None
     hint = f"; to allow it, run with --allow-deletes {deletes}"
     if max_deletes is not None and deletes > max_deletes:
         return f"{deletes} deletes is over max_deletes {max_deletes}{hint}"
-    if max_percent is not None and plan.managed_live:
-        percent = 100.0 * deletes / plan.managed_live
-        if percent > max_percent:
-            return (f"{deletes} deletes is {percent:.1f}% of the {plan.managed_live} managed live aliases, "
-                    f"over max_delete_percent {max_percent:g}{hint}")
+    if max_percent is None:
+        return None
+    bases = [("alias", "aliases", plan.managed_live)]
+    if plan.phones is not None:
+        bases.append(("phone", "phones", plan.phones.managed_live))
+    for resource, named_kind, managed in bases:
+        count = plan.count("delete", resource)
+        if count and managed:
+            percent = 100.0 * count / managed
+            if percent > max_percent:
+                return (f"deleting {count} of the {managed} managed live {named_kind} ({percent:.1f}%) is over "
+                        f"max_delete_percent {max_percent:g}{hint}")
     return None
 
 

@@ -28,7 +28,7 @@ from ..errors import PlanFileError
 from ..core.model import Current, LiveAlias, fold
 from ..core import phone as phone_kind
 from ..core.phone import LivePhone, PhoneChange, PhoneValues, SecretRef
-from ..core.plan import Action, AliasChange, AliasValues, Plan
+from ..core.plan import Action, AliasChange, AliasValues, PhoneTally, Plan
 
 FORMAT = 1
 MARKER = "aliassync_plan"
@@ -232,8 +232,9 @@ def load(path: str, expected_checksum: str | None = None) -> SavedPlan:
                             "plan again with this version")
     document = data["plan"]
     summary = document["summary"]
-    plan = Plan(actions=tuple(_action(e) for e in document["actions"]),
-                managed_live=summary["managed_live"])
+    phones = summary.get("phones")
+    plan = Plan(actions=tuple(_action(e) for e in document["actions"]), managed_live=summary["managed_live"],
+                phones=None if phones is None else PhoneTally(managed_live=phones["managed_live"]))
     settings = data["settings"]
     return SavedPlan(plan, data["target"], checksum, data["fingerprint"], settings["max_deletes"],
                      settings["max_delete_percent"], document, path)

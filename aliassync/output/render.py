@@ -112,7 +112,8 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
     if plan.phones is not None:
         tally = plan.phones
         document["summary"]["phones"] = {"in_sync": len(tally.in_sync), "unmanaged": len(tally.unmanaged),
-                                         "ignored": len(tally.ignored), "protected": len(tally.protected)}
+                                         "ignored": len(tally.ignored), "protected": len(tally.protected),
+                                         "managed_live": tally.managed_live}
     if show_unmanaged:
         document["unmanaged"] = list(plan.unmanaged)
         document["ignored"] = list(plan.ignored)

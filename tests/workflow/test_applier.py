@@ -189,8 +189,8 @@ def test_the_delete_percentage_counts_managed_live_aliases():
                         prune=True)
     with pytest.raises(RefusedError) as caught:
         check_delete_limits(the_plan, None, 25, None)
-    assert str(caught.value) == ("apply refused, nothing written: 2 deletes is 50.0% of the 4 managed live "
-                                 "aliases, over max_delete_percent 25; to allow it, run with --allow-deletes 2")
+    assert str(caught.value) == ("apply refused, nothing written: deleting 2 of the 4 managed live aliases (50.0%) "
+                                 "is over max_delete_percent 25; to allow it, run with --allow-deletes 2")
 
 
 def test_the_read_back_reads_only_the_aliases_written_never_the_whole_state():
