@@ -1,0 +1,13 @@
+"""Mutants that cannot change what aliassync does: left out of the scores, each with the reason.
+
+Keyed by the mutant's name (`python -m mutation --list` prints them). A
+name that no longer matches a mutant makes the run fail, so that this list
+is kept as the code changes.
+"""
+from __future__ import annotations
+
+EQUIVALENT: dict[str, str] = {
+    "aliassync/core/graph.py:run:drop keyword:max_workers:ThreadPoolExecutor(max_workers=slots)#1":
+        "the pool's size is only an upper bound: the run never submits more than `slots` actions at once, so a "
+        "larger default pool runs exactly the same actions at the same times",
+}
