@@ -253,3 +253,23 @@ def test_aliases_left_alone_are_counted_and_named_on_request(sandbox, tmp_path, 
     assert out.endswith("Left alone: 0 in sync, 2 unmanaged, 1 ignored.\n")
     code, out, _ = run(capsys, "plan", path, "--sandbox", sandbox, "--show-unmanaged")
     assert "Unmanaged: retired7, support\nIgnored: legacy9\n" in out
+
+
+@pytest.mark.parametrize("flags, fail_fast, workers", [
+    ((), False, 4), (("--fail-fast",), True, 4), (("--concurrency", "1"), False, 1),
+    (("--fail-fast", "--concurrency", "3"), True, 3)])
+def test_fail_fast_and_concurrency_reach_the_applier(sandbox, capsys, monkeypatch, flags, fail_fast, workers):
+    # The graph honours both (tests/workflow/test_applier.py); here: the command line hands them over.
+    from aliassync.workflow import applier, manager
+
+    given = []
+
+    class Recording(applier.Applier):
+        def __init__(self, reader, writer, options=applier.ApplyOptions(), **kwargs):
+            given.append(options)
+            super().__init__(reader, writer, options, **kwargs)
+
+    monkeypatch.setattr(manager, "Applier", Recording)
+    code, _, _ = run(capsys, "apply", str(EXAMPLES / "aliases.yaml"), "--sandbox", sandbox, "--yes", *flags)
+    assert code == 0
+    assert [(o.fail_fast, o.workers) for o in given] == [(fail_fast, workers)]

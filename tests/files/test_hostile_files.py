@@ -10,6 +10,7 @@ bytes, text and YAML documents at the loader. docs/reliability.md lists the limi
 from __future__ import annotations
 
 import os
+import re
 import resource
 import sqlite3
 import subprocess
@@ -208,18 +209,58 @@ FUZZ = settings(max_examples=int(os.environ.get("ALIASSYNC_FUZZ_EXAMPLES", "300"
                 deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+ALIAS_ID = re.compile(r"[-_0-9A-Za-z]{2,20}")
+ALIAS_NAME = re.compile(r"[- ._0-9A-Za-z]{2,50}")
+LOGIN = re.compile(r"[-_0-9A-Za-z]{1,15}")
+
+
+def holds_only_what_vicidial_keeps(desired) -> None:
+    """What a file that loads may hold: every value as VICIdial stores it, so a second plan is empty."""
+    ids = [alias.alias_id.lower() for alias in desired.aliases]
+    assert len(ids) == len(set(ids)), "an alias declared twice"
+    for alias in desired.aliases:
+        assert ALIAS_ID.fullmatch(alias.alias_id), alias.alias_id
+        if not alias.present:
+            assert (alias.alias_name, alias.phone_logins) == (None, ())
+            continue
+        assert ALIAS_NAME.fullmatch(alias.alias_name) and alias.alias_name.strip(), alias.alias_name
+        assert alias.phone_logins and all(LOGIN.fullmatch(login) for login in alias.phone_logins)
+        assert len({login.lower() for login in alias.phone_logins}) == len(alias.phone_logins)
+        assert 2 <= len(alias.logins_list) <= 255
+    limits = desired.settings
+    assert limits.max_deletes is None or (type(limits.max_deletes) is int and limits.max_deletes >= 0)
+    assert limits.max_delete_percent is None or 0 <= limits.max_delete_percent <= 100   # NaN fails here
+
+
 def load_bytes(data: bytes) -> None:
-    """Load `data` as a desired-state file: it is valid, or every problem is one short line."""
+    """Load `data` as a desired-state file: what loads holds only what VICIdial keeps as written, and what
+    does not load fails with every problem on one short line."""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "fuzzed.yaml")
         with open(path, "wb") as handle:
             handle.write(data)
         try:
-            loader.load([path])
+            desired = loader.load([path])
         except LoadError as error:
             assert error.lines(), "a LoadError names at least one problem"
             for line in error.lines():
                 assert "\n" not in line and "\r" not in line and len(line) <= LONGEST_LINE, line[:200]
+        else:
+            holds_only_what_vicidial_keeps(desired)
+
+
+def test_what_loads_is_checked_too():
+    # The fuzzing tests below judge a file that loads as well as one that fails: a loader that let a
+    # bad value through would fail them, not only one that crashed.
+    from aliassync.core.model import Desired, DesiredAlias, Settings
+
+    holds_only_what_vicidial_keeps(Desired((DesiredAlias("sales1", "Sales", ("100a",)),)))
+    for bad in (Desired((DesiredAlias("sales.1", "Sales", ("100a",)),)),
+                Desired((DesiredAlias("sales1", "Sales", ("100a", "100A")),)),
+                Desired((DesiredAlias("sales1", "   ", ("100a",)),)),
+                Desired((), Settings(max_delete_percent=float("nan")))):
+        with pytest.raises(AssertionError):
+            holds_only_what_vicidial_keeps(bad)
 
 
 @FUZZ

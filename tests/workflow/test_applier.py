@@ -1,7 +1,7 @@
 """The applier against an in-memory target: preflight, order, outcomes, read-back."""
 import pytest
 
-from aliassync.workflow.applier import Applier, ApplyOptions, check_delete_limits, preflight
+from aliassync.workflow.applier import Applier, ApplyOptions, check_delete_limits, missing_phones, preflight
 from aliassync.errors import RefusedError
 from aliassync.core.model import Desired, DesiredAlias, LiveAlias, Settings
 from aliassync.core.planner import plan
@@ -31,9 +31,14 @@ def test_a_member_that_is_not_a_phone_refuses_the_whole_apply_and_lists_every_on
 
 
 def test_logins_are_matched_to_phones_case_insensitively():
+    # VICIdial's collation matches 100A to phone 100a: refusing it would block a valid plan; a login that
+    # differs by more than case is still refused.
     vicidial = FakeVicidial(phones=("100a", "100B"))
     the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("100A", "100b")))
-    preflight(the_plan, vicidial.read(), None, None, ApplyOptions())   # no refusal
+    assert missing_phones(the_plan, vicidial.read()) == {}
+    assert preflight(the_plan, vicidial.read(), None, None, ApplyOptions()) is None
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("100A", "100c")))
+    assert missing_phones(the_plan, vicidial.read()) == {"100c": ["s1"]}
 
 
 def test_creates_and_updates_run_before_deletes_and_all_land():
@@ -262,3 +267,45 @@ def test_a_delete_is_refused_before_any_write_when_the_delete_right_cannot_be_re
             apply(vicidial, the_plan)
         assert str(refused.value) == f"apply refused, nothing written: the plan deletes 1 alias(es), but {why}"
         assert vicidial.calls == []          # not even the create: the refusal comes before the first write
+
+
+def test_a_fatal_refusal_during_the_writes_stops_the_run_before_the_next_login():
+    # The password was changed on the dialer after the first write: every further call would be one more
+    # failed login toward VICIdial's lockout (10 in 15 minutes locks the API user for everyone). The run
+    # stops at the first: nothing else is sent, and each action not run says why.
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, *[DesiredAlias(f"s{n}", "S", ("a",)) for n in range(5)])
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "ERROR: Login incorrect, please try again: "
+                                                            "|apiuser|***|BAD|", fatal=True, final=True)]
+    report = apply(vicidial, the_plan)
+    assert vicidial.calls == [("create", "s0"), ("create", "s1")]
+    assert [(r.action.name, r.status) for r in report.results] == [
+        ("s0", "done"), ("s1", "failed"), ("s2", "skipped"), ("s3", "skipped"), ("s4", "skipped")]
+    assert report.results[2].message == ("not run: the run stopped after create:s1 (ERROR: Login incorrect, "
+                                         "please try again: |apiuser|***|BAD|)")
+    assert report.wrote and not report.complete
+
+
+def test_fail_fast_reaches_the_graph():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, *[DesiredAlias(f"s{n}", "S", ("a",)) for n in range(3)])
+    vicidial.script["create:s0"] = [WriteOutcome("refused", "ERROR: add_phone_alias PHONE DOES NOT EXIST: "
+                                                            "|apiuser|a", final=True)]
+    report = apply(vicidial, the_plan, fail_fast=True)
+    assert vicidial.calls == [("create", "s0")]
+    assert [r.message for r in report.results[1:]] == ["not run: --fail-fast after create:s0 ended failed"] * 2
+    vicidial = FakeVicidial()
+    vicidial.script["create:s0"] = [WriteOutcome("refused", "ERROR: add_phone_alias PHONE DOES NOT EXIST: "
+                                                            "|apiuser|a", final=True)]
+    assert [r.status for r in apply(vicidial, the_plan).results] == ["failed", "done", "done"]
+
+
+def test_concurrency_reaches_the_graph():
+    import threading
+
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, *[DesiredAlias(f"s{n}", "S", ("a",)) for n in range(3)])
+    barrier = threading.Barrier(3, timeout=10)
+    vicidial.before_write = lambda action: barrier.wait()   # returns only once three writes are in flight
+    report = apply(vicidial, the_plan, workers=3)
+    assert [r.status for r in report.results] == ["done"] * 3
