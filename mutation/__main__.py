@@ -131,6 +131,9 @@ def run(modules: list[str], workers: int, out=sys.stdout) -> dict[str, list[Outc
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 results[module] = list(pool.map(one, found))
             print(_module_line(module, results[module]), file=out, flush=True)
+            for outcome in results[module]:
+                if outcome.status == SURVIVED:
+                    print(f"  survived: {outcome.mutant}", file=out, flush=True)
     return results
 
 
