@@ -10,4 +10,9 @@ EQUIVALENT: dict[str, str] = {
     "aliassync/core/graph.py:run:drop keyword:max_workers:ThreadPoolExecutor(max_workers=slots)#1":
         "the pool's size is only an upper bound: the run never submits more than `slots` actions at once, so a "
         "larger default pool runs exactly the same actions at the same times",
+    "aliassync/core/planner.py:_display_order:constant:2->3:2#1":
+        "the group numbers only order the groups (0 before 1 before 2): 3 for the last group sorts the same",
+    "aliassync/core/refusals.py:delete_limit:boolean:and->or:count and managed#1":
+        "a delete is of a managed live object, so a kind with deletes has at least as many managed: `or` differs "
+        "only where there are no deletes of that kind, and 0% is never over a limit of 0 or more",
 }

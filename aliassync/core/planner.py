@@ -183,15 +183,13 @@ def _in_use_warnings(result: Plan, current: Current) -> tuple[Warning, ...]:
                  for a, users in users_of)
 
 
-_KIND_ORDER = {"delete": 0, "create": 1, "update": 2}
-
-
 def _display_order(action: Action, replaced: frozenset[str] = frozenset()) -> tuple:
     """Phones to create or change first (with the delete half of a phone's replacement, `replaced`
     holding their folded logins), then aliases, then phones to delete, as the graph will mostly run
-    them; by id within each; a replacement shows its delete before its create."""
+    them; by id within each. Actions on one name keep the order they were planned in (the sort is
+    stable): a replacement's delete before its create, a create before its follow-up update."""
     if action.resource == "phone":
         group = 2 if action.kind == "delete" and fold(action.name) not in replaced else 0
     else:
         group = 1
-    return (group, fold(action.name), _KIND_ORDER[action.kind])
+    return (group, fold(action.name))

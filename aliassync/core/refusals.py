@@ -75,7 +75,7 @@ def _users(users: tuple[str, ...], limit: int = 5) -> str:
     return shown + (f" and {len(users) - limit} more" if len(users) > limit else "")
 
 
-def agents_stranded(plan: Plan, current: Current, allowed: bool = False) -> str | None:
+def agents_stranded(plan: Plan, current: Current, allowed: bool) -> str | None:
     """Deletes of aliases agents log in with (or that cannot be checked), unless the run allows them."""
     if allowed:
         return None

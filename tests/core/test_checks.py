@@ -101,3 +101,20 @@ def test_a_member_is_inactive_as_declared_else_as_it_is_on_the_dialer():
     assert found_with_phones(alias, [declared("300a")], stored) == [inactive]            # not declared: stays N
     assert found_with_phones(alias, [declared("300a", active="Y")], stored) == []        # declared active
     assert found_with_phones(alias, [declared("300a", active="N")], [("300b", True, 1)]) == [inactive]
+
+
+def test_a_dash_in_an_id_cannot_be_typed_either():
+    assert found(DesiredAlias("sales-1", "Sales", ("100a", "100b"))) == [
+        ("untypeable-id", "sales-1",
+         "the id holds '-' or '_', which the agent screen strips: agents cannot log in with it")]
+
+
+def test_an_ignored_live_alias_does_not_hide_the_dangling_members_of_those_after_it():
+    live = [LiveAlias("old1", "Old", "gone1"), LiveAlias("tmp1", "Tmp", "gone2"), LiveAlias("zz1", "Z", "gone3")]
+    assert [(code, name) for code, name, _ in found(live=live, ignore=["tmp*"])] == [
+        ("dangling-member", "old1"), ("dangling-member", "zz1")]
+
+
+def test_warnings_come_in_the_order_of_the_ids_whatever_their_case():
+    assert [name for _, name, _ in found(DesiredAlias("Beta_1", "B", ("100a",)),
+                                         DesiredAlias("alpha_1", "A", ("100a",)))] == ["alpha_1", "Beta_1"]

@@ -11,6 +11,7 @@ from aliassync.core.graph import ActionResult
 from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, Phone, PhoneSettings, Settings
 from aliassync.core.phone import DesiredPhone, LivePhone, SecretRef
 from aliassync.core.planner import ALL_CREATES, ALL_UPDATES, plan
+from aliassync.errors import PlanError
 
 PHONES = [Phone(login, True) for login in ("a", "b", "c", "d")]
 FIELDS = {"dialplan_number": "100", "voicemail_id": "100", "phone_full_name": "Desk", "protocol": "SIP",
@@ -155,3 +156,93 @@ def test_a_plan_says_apply_will_refuse_what_the_limits_refuse(deletes, allowed):
                           Settings(prune=True, max_deletes=0)),
                   Current.build(aliases(*[f"m{n}" for n in range(5)]), PHONES))
     assert (result.refusals == ()) is allowed
+
+
+# ------------------------------------------------------------------ agents' default logins
+
+def agents_plan(desired_aliases, live, agents, prune=False):
+    current = Current.build(live, PHONES, agents)
+    return plan(Desired(tuple(desired_aliases), Settings(prune=prune)), current), current
+
+
+def test_deleting_an_alias_an_agent_logs_in_with_is_refused_but_changing_its_case_or_members_is_not():
+    # agent7's default phone login is sales1. Deleting sales1 strands them; respelling it SALES1 (delete, then
+    # create again under the same case-insensitive name) or updating its members does not.
+    live = [LiveAlias("sales1", "Sales", "a"), LiveAlias("team2", "Team", "a")]
+    agents = [("agent7", "sales1"), ("agent8", "team2")]
+    result, current = agents_plan([DesiredAlias("SALES1", "Sales", ("a",)), DesiredAlias("team2", "Team", ("b",))],
+                                  live, agents)
+    assert [a.key for a in result.actions] == ["delete:sales1", "create:sales1", "update:team2"]
+    assert refusals.guarded_deletes(result) == []
+    assert refusals.agents_stranded(result, current, False) is None
+    result, current = agents_plan([DesiredAlias("team2", "Team", ("a",)), DesiredAlias("sales1", None, (),
+                                                                                         present=False)],
+                                  live, agents)
+    assert refusals.agents_stranded(result, current, False) == (
+        "agents log in with 1 alias(es) it deletes: sales1 (users agent7); deleting them leaves those agents "
+        "without their default phone login; to delete them anyway, run with --allow-in-use-deletes")
+    assert refusals.agents_stranded(result, current, True) is None
+
+
+@pytest.mark.parametrize("count, listed", [
+    (5, "u1, u2, u3, u4, u5"), (6, "u1, u2, u3, u4, u5 and 1 more"), (8, "u1, u2, u3, u4, u5 and 3 more")])
+def test_a_refusal_names_five_users_and_counts_the_rest(count, listed):
+    agents = [(f"u{n}", "sales1") for n in range(1, count + 1)]
+    result, current = agents_plan([DesiredAlias("sales1", None, (), present=False)],
+                                  [LiveAlias("sales1", "Sales", "a")], agents)
+    assert f"sales1 (users {listed});" in refusals.agents_stranded(result, current, False)
+
+
+# ------------------------------------------------------------------ what the planner refuses, and keeps
+
+def test_every_problem_of_a_plan_is_named_in_one_refusal():
+    # Two aliases the planner cannot act on: both are named at once, not one per run.
+    live = Current.build([LiveAlias("pad1 ", "Pad", "a"), LiveAlias("vip1", "V", "a"), LiveAlias("pad2 ", "Pad", "a"),
+                          LiveAlias("vip2", "V", "a")], PHONES, [])
+    desired = Desired((DesiredAlias("pad1", "Pad", ("a",)), DesiredAlias("VIP1", "V", ("a",)),
+                       DesiredAlias("pad2", "Pad", ("a",)), DesiredAlias("VIP2", "V", ("a",))),
+                      Settings(protected=("vip*",)))
+    with pytest.raises(PlanError) as caught:
+        plan(desired, live)
+    assert str(caught.value).count("; alias ") == 3
+    assert str(caught.value).startswith("alias pad1: the dialer holds alias 'pad1 '")
+    assert "alias VIP2: the live id is spelled vip2; changing its case needs a delete, but vip2 matches " \
+           "protected pattern 'vip*'" in str(caught.value)
+
+
+def test_a_phone_problem_refuses_the_whole_plan():
+    rows = {"100a": (LivePhone("100a", "100", "10.10.10.15", FIELDS),)}
+    live = Current.build([], [Phone("100a", True)], [])
+    live = Current(live.aliases, live.phones, {}, rows, frozenset({"10.10.10.15"}))
+    desired = Desired((DesiredAlias("s1", "S", ("100a",)),), Settings(),
+                      phones=(DesiredPhone("100a", "100", "10.10.10.99", FIELDS),))
+    with pytest.raises(PlanError) as caught:
+        plan(desired, live)
+    assert str(caught.value) == "phone 100a: server_ip 10.10.10.99 is not one of VICIdial's servers"
+
+
+def test_deletes_keep_the_row_they_delete_and_a_respelled_alias_what_it_becomes():
+    # The row a delete saw is what apply checks just before the write (a conflict otherwise) and what a
+    # saved plan fingerprints: an ensure: absent delete and an id case change carry it.
+    live = [LiveAlias("old7", "Old", "a"), LiveAlias("sales1", "Sales", "a,b")]
+    result = plan(Desired((DesiredAlias("old7", None, (), present=False), DesiredAlias("SALES1", "Sales", ("b",))),
+                          Settings()), Current.build(live, PHONES, []))
+    by_key = {a.key: a for a in result.actions}
+    assert by_key["delete:old7"].before == live[0]
+    assert by_key["delete:sales1"].before == live[1]
+    assert by_key["create:sales1"].after.alias_id == "SALES1"
+    assert by_key["create:sales1"].after.phone_logins == ("b",)
+
+
+def test_a_phone_replacement_is_shown_delete_then_create_before_the_aliases_and_prunes_last():
+    # Whatever the names' order (a300 < desk1 < p100): phones to create or move, then aliases, then prunes.
+    rows = {"p100": (LivePhone("p100", "101", "10.10.10.15", FIELDS),),
+            "a300": (LivePhone("a300", "300", "10.10.10.15", FIELDS),)}
+    live = Current.build([LiveAlias("desk1", "S", "p100")], [Phone("p100", True), Phone("a300", True)], [])
+    live = Current(live.aliases, live.phones, {}, rows, frozenset({"10.10.10.15"}))
+    desired = Desired((DesiredAlias("desk1", "Sales", ("p100",)),), Settings(phones=PhoneSettings(prune=True)),
+                      phones=(DesiredPhone("p100", "100", "10.10.10.15", FIELDS,
+                                           {"phone_pass": PASS, "registration_password": PASS}),))
+    result = plan(desired, live)
+    assert [a.key for a in result.actions] == ["delete:phone:p100", "create:phone:p100", "update:desk1",
+                                               "delete:phone:a300"]

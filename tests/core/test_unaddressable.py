@@ -125,3 +125,11 @@ def test_export_lists_an_unaddressable_alias_and_declares_nothing_for_it(sandbox
     # the export is valid, and with it nothing would be done
     assert main(["validate", str(out_file)]) == 0
     assert main(["plan", str(out_file), "--sandbox", sandbox]) == 0
+
+
+def test_two_characters_is_the_shortest_id_the_api_takes():
+    from aliassync.core.addressing import unaddressable
+
+    assert unaddressable("ab") is None
+    assert unaddressable("ab.") == ("the id holds '.', which VICIdial's API strips: a call for it would act on ab "
+                                    "instead; aliassync never acts on it (rename or delete it on the dialer by hand)")

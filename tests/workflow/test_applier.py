@@ -309,3 +309,13 @@ def test_concurrency_reaches_the_graph():
     vicidial.before_write = lambda action: barrier.wait()   # returns only once three writes are in flight
     report = apply(vicidial, the_plan, workers=3)
     assert [r.status for r in report.results] == ["done"] * 3
+
+
+def test_an_alias_deleted_by_hand_after_the_plan_is_a_conflict_saying_so():
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    vicidial.aliases.clear()                  # someone deleted it in the admin screen meanwhile
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message) == (
+        "conflict", "changed since the plan: it saw s1 name 'S' logins 'a', now no such alias; not overwritten")
+    assert vicidial.calls == []
