@@ -15,4 +15,10 @@ EQUIVALENT: dict[str, str] = {
     "aliassync/core/refusals.py:delete_limit:boolean:and->or:count and managed#1":
         "a delete is of a managed live object, so a kind with deletes has at least as many managed: `or` differs "
         "only where there are no deletes of that kind, and 0% is never over a limit of 0 or more",
+    "aliassync/core/phone.py:PhonePart:constant:0->1:0#1":
+        "plan_phones, the only maker of a PhonePart, always gives managed_live; the default is never used",
+    "aliassync/core/phone.py:matches:return:value->None:return False#1":
+        "every caller tests the answer for truth (if, and, not), where None and False are the same",
+    "aliassync/core/phone.py:matches:return:value->None:return False#2":
+        "every caller tests the answer for truth (if, and, not), where None and False are the same",
 }

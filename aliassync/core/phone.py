@@ -361,9 +361,9 @@ ABSENT = "no such phone"
 
 def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
     """The row of the login `rows` the action is about: the one at its key (a login may be held twice)."""
-    where = action.after if action.kind == "create" else action.before
-    if where is None:   # the follow-up update of a create: at the create's key
-        where = action.after
+    # the row the plan saw (an update, a delete; a create's follow-up update: the row the create makes),
+    # or for a create where it will be
+    where = action.before if action.before is not None else action.after
     key = (fold(where.extension), where.server_ip)
     return next((row for row in rows if row.key == key), None)
 

@@ -3,7 +3,9 @@ from dataclasses import replace
 
 import pytest
 
+from aliassync.core import phone as phone_kind
 from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, PhoneSettings, Settings
+from aliassync.core.plan import Action
 from aliassync.core.phone import DesiredPhone, LivePhone, PhoneChange, SecretRef, link, plan_phones
 from aliassync.core.planner import plan as plan_aliases
 
@@ -217,3 +219,108 @@ def test_a_phone_naming_a_conf_template_the_dialer_lacks_is_refused_and_one_it_h
     assert plan_phones([declared(fields=with_template)], PhoneSettings(), holding).problems == ()
     # not read (no grant): VICIdial's own check is all there is
     assert plan_phones([declared(fields=with_template)], PhoneSettings(), state()).problems == ()
+
+
+# ------------------------------------------------------------------ the details mutants showed unpinned
+
+def test_a_saved_plan_reference_reads_back_only_as_written():
+    assert SecretRef.parse("{env: AGENT_PHONE_PASS}") == PASS
+    assert SecretRef.parse("{file: secrets/sip}") == SIP
+    for text in ("{env: }", "{bogus: X}", "env AGENT_PHONE_PASS", "{env AGENT}"):
+        with pytest.raises(ValueError, match="not a password reference"):
+            SecretRef.parse(text)
+
+
+def test_values_compare_by_content_not_by_where_they_were_written():
+    from aliassync.core.model import Location
+
+    here, there = Location("a.yaml", 1, 1), Location("b.yaml", 9, 3)
+    assert declared(location=here) == declared(location=there)
+    assert LivePhone("100a", "100", "10.10.10.15").fields == {} == phone_kind.PhoneValues("100a", "100", "x").fields
+
+
+def test_changed_fields_come_in_the_order_vicidial_checks_them():
+    # update_phone answers the first bad field; the plan lists them in that order (voicemail_id before active)
+    change = phone_kind.field_changes(declared(fields={**FULL, "active": "N", "voicemail_id": "200"}), live())
+    assert [name for name, _, _ in change.fields] == ["voicemail_id", "active"]
+
+
+def test_a_password_the_database_did_not_compare_is_sent():
+    # No comparison result (a login the reader did not compare) is never taken for "equal".
+    row = LivePhone("100a", "100", "10.10.10.15", dict(FULL), {})
+    assert phone_kind.field_changes(declared(), row).secrets == ("phone_pass", "registration_password")
+
+
+def test_an_inactive_phone_is_created_then_updated_and_the_update_says_so():
+    part = plan_phones([declared(fields={**FULL, "active": "N"})], PhoneSettings(), state())
+    create, inactive = part.actions
+    assert (inactive.key, inactive.depends_on, inactive.change) == (
+        "update:phone:100a", ("create:phone:100a",), PhoneChange((("active", "Y", "N"),)))
+
+
+def test_one_row_deleted_keeps_the_plain_key_and_rows_sharing_a_login_are_numbered():
+    tombstone = DesiredPhone("100a", None, None, present=False)
+    part = plan_phones([tombstone], PhoneSettings(), state(live()))
+    assert [a.key for a in part.actions] == ["delete:phone:100a"]
+    part = plan_phones([tombstone], PhoneSettings(), state(live(), live(server_ip="10.10.10.16")))
+    assert [a.key for a in part.actions] == ["delete:phone:100a#1", "delete:phone:100a#2"]
+    part = plan_phones([], PhoneSettings(prune=True), state(live(), live(server_ip="10.10.10.16")))
+    assert [a.key for a in part.actions] == ["delete:phone:100a#1", "delete:phone:100a#2"]
+
+
+def test_each_declared_phone_is_planned_whatever_came_before_it():
+    # a tombstone, a refused phone and one lacking add_phone's fields, each before a phone to create
+    phones = [DesiredPhone("100a", None, None, present=False), declared("100b", server_ip="10.10.10.99"),
+              declared("100c", extension="101", fields={}), declared("100d", extension="102")]
+    part = plan_phones(phones, PhoneSettings(), state(live()))
+    assert [a.key for a in part.actions] == ["delete:phone:100a", "create:phone:100d"]
+    assert [p.split(":")[0] for p in part.problems] == ["phone 100b", "phone 100c"]
+
+
+def test_the_managed_live_phones_leave_out_the_unmanaged_and_the_ignored():
+    rows = state(live("100a"), live("100b", extension="101"), live("test1", extension="102"),
+                 live("200a", extension="103"))
+    part = plan_phones([declared("100a")], PhoneSettings(ignore=("test*",)), rows)
+    assert (part.unmanaged, part.ignored, part.managed_live) == (("100b", "200a"), ("test1",), 1)
+    part = plan_phones([declared("100a")], PhoneSettings(prune=True, ignore=("test*",)), rows)
+    assert part.managed_live == 3
+
+
+def test_a_saved_plan_creating_a_phone_on_a_server_the_dialer_lost_is_refused():
+    create = Action("create:phone:100a", "create", "100a", "declared", after=phone_kind.PhoneValues(
+        "100a", "100", "10.10.10.99"), resource="phone")
+    update = Action("update:phone:100a", "update", "100a", "declared", before=live(server_ip="10.10.10.99"),
+                    after=phone_kind.PhoneValues("100a", "100", "10.10.10.99", {"email": "a@b.co"}), resource="phone")
+    current = state()
+    assert phone_kind.unknown_references(create, current) == ("phone 100a: server_ip 10.10.10.99 is not one of "
+                                                              "VICIdial's servers")
+    assert phone_kind.unknown_references(update, current) is None   # its key is the dialer's own row
+
+
+def test_a_phone_delete_names_the_staying_alias_as_the_dialer_spells_it():
+    part = plan_phones([DesiredPhone("100a", None, None, present=False)], PhoneSettings(),
+                       state(live(), aliases=[LiveAlias("Sales1", "S", "100a,100b")]))
+    _, _, problems = link((), part.actions, state(live(), aliases=[LiveAlias("Sales1", "S", "100a,100b")]))
+    assert problems == ("phone 100a: deleting it would leave alias(es) Sales1 listing it; drop it from them "
+                        "first (in the files)",)
+
+
+def test_how_the_applier_judges_a_phone_row():
+    row = live()
+    create = Action("create:phone:100a", "create", "100a", "declared",
+                    after=phone_kind.PhoneValues("100a", "100", "10.10.10.15", {"protocol": "SIP"}), resource="phone")
+    delete = Action("delete:phone:100a", "delete", "100a", "prune", before=row, resource="phone")
+    renamed = Action("update:phone:100a", "update", "100A", "declared", before=row,
+                     after=phone_kind.PhoneValues("100A", "100", "10.10.10.15", {"phone_login": "100A"}),
+                     resource="phone")
+    assert phone_kind.matches(row, create) and not phone_kind.matches(None, create)
+    assert not phone_kind.matches(live(server_ip="10.10.10.16"), create)
+    assert not phone_kind.matches(live(fields={**FULL, "protocol": "IAX2"}), create)
+    assert phone_kind.matches(None, delete) and not phone_kind.matches(row, delete)
+    assert not phone_kind.matches(row, renamed) and phone_kind.matches(live("100A"), renamed)
+    assert phone_kind.same(None, None) and not phone_kind.same(None, row) and not phone_kind.same(row, None)
+    assert phone_kind.row_for(create, [live(server_ip="10.10.10.16"), row]) is row
+    assert phone_kind.shown(None) == phone_kind.asked(delete) == "no such phone"
+    assert phone_kind.asked(create) == "phone 100a at extension 100 on 10.10.10.15 (protocol 'SIP')"
+    assert phone_kind.shown(LivePhone("100a", "100", "10.10.10.15", {"email": "a@b.co"})) == \
+        "phone 100a at extension 100 on 10.10.10.15 (email 'a@b.co')"

@@ -86,3 +86,12 @@ def test_phones_drift_by_login_with_the_alias_heading_widened():
         "| phone `100a` | changed | phone_full_name 'Hand' on the dialer, 'Desk' in the files |\n"
         "| phone `100c` | changed | at extension 101 on 10.10.10.15 on the dialer, elsewhere in the files |\n"
         "| phone `100b` | present | declared ensure: absent but exists on the dialer |\n"]
+
+
+def test_drift_text_carries_the_warnings_too():
+    document = drift_of([DesiredAlias("s_1", "Sales", ("p1",))], [LiveAlias("s_1", "Sales", "p2")])
+    assert drift.render_text(document) == (
+        "  changed: s_1: logins p2 on the dialer, p1 in the files (+p1, -p2)\n"
+        "Warnings:\n"
+        "  ! alias s_1: the id holds '-' or '_', which the agent screen strips: agents cannot log in with it\n"
+        "Drift: 1 alias(es) differ from the files.\n")
