@@ -21,4 +21,16 @@ EQUIVALENT: dict[str, str] = {
         "every caller tests the answer for truth (if, and, not), where None and False are the same",
     "aliassync/core/phone.py:matches:return:value->None:return False#2":
         "every caller tests the answer for truth (if, and, not), where None and False are the same",
+    "aliassync/output/planfile.py:save:drop keyword:encoding:os.fdopen(handle, 'w', encoding='utf-8')#1":
+        "json.dump escapes every non-ASCII character, so the plan file is ASCII: any ASCII-compatible locale "
+        "encoding writes the same bytes",
+    "aliassync/output/planfile.py:load:drop keyword:encoding:open(path, encoding='utf-8')#1":
+        "a plan file aliassync wrote is ASCII (see save); a file that is not fails its checksum either way",
+    "aliassync/output/planfile.py:_plan_marker:constant:4096->4097:4096#1":
+        "the first 4 KB only decide whether the file is worth parsing as JSON; a plan file starts with `{` (it "
+        "differs only for a file with over 4 KB of whitespace before its first brace, which aliassync never writes)",
+    "aliassync/output/planfile.py:_plan_marker:return:value->None:return False#1":
+        "its only caller tests the answer for truth, where None and False are the same",
+    "aliassync/output/planfile.py:_plan_marker:return:value->None:return False#2":
+        "its only caller tests the answer for truth, where None and False are the same",
 }

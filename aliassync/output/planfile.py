@@ -207,7 +207,7 @@ def _action(entry: dict[str, Any]) -> Action:
         change=None if changes is None else AliasChange(
             name=(name["before"], name["after"]) if name else None, added=tuple(changes["added"]),
             removed=tuple(changes["removed"]), reordered=changes["reordered"]),
-        depends_on=tuple(entry["depends_on"]), resource=entry["resource"])
+        depends_on=tuple(entry["depends_on"]))
 
 
 def load(path: str, expected_checksum: str | None = None) -> SavedPlan:

@@ -28,13 +28,13 @@ def mixed_plan():
     rows = {"300c": (LivePhone("300c", "300", "10.10.10.17", FIELDS, {"phone_pass": True}),),
             "300d": (LivePhone("300d", "300", "10.10.10.16", {**FIELDS, "phone_full_name": "Old"},
                                {"phone_pass": False}),)}
-    live = Current.build([LiveAlias("team3", "Team", "300c,300d"), LiveAlias("old1", "Old", "300d"),
+    live = Current.build([LiveAlias("team3", "Team", "100a,300c,300d"), LiveAlias("old1", "Old", "300d"),
                           LiveAlias("Sales9", "Sales", "300d")],
                          [Phone("300c", True), Phone("300d", True)], [])
     current = Current(live.aliases, live.phones, live.agent_logins, rows,
                       frozenset({"10.10.10.15", "10.10.10.16", "10.10.10.17"}))
     desired = Desired(
-        (DesiredAlias("team3", "Team", ("300d", "100a")), DesiredAlias("new1", "New", ("100a",)),
+        (DesiredAlias("team3", "Team 3", ("300d", "100a")), DesiredAlias("new1", "New", ("100a",)),
          DesiredAlias("sales9", "Sales", ("300d",))),
         Settings(prune=True, phones=PhoneSettings(prune=True)),
         phones=(DesiredPhone("100a", "100", "10.10.10.15", FIELDS, {"phone_pass": PASS, "registration_password": PASS}),
@@ -85,8 +85,99 @@ def test_a_saved_plan_still_matches_the_state_it_was_made_on_and_refuses_a_moved
     with pytest.raises(PlanFileError) as caught:
         planfile.check_current(saved, moved, "sandbox x", path)
     assert str(caught.value) == (f"{path}: the live state changed since the plan was made: alias team3 name "
-                                 "'Team' logins '300c,300d' is now alias team3 name 'Team' logins '300c'; nothing "
+                                 "'Team' logins '100a,300c,300d' is now alias team3 name 'Team' logins '300c'; "
+                                 "nothing "
                                  "written; run plan again")
+
+
+def test_a_saved_plan_is_refused_when_a_phone_row_it_changes_moved(tmp_path):
+    # Someone renamed phone 300d by hand after the review: the plan's update of it was made for another row.
+    the_plan, current, _ = mixed_plan()
+    saved, _, path = save_and_load(tmp_path, the_plan, current)
+    rows = {**current.phone_rows, "300d": (LivePhone("300d", "300", "10.10.10.16",
+                                                     {**FIELDS, "phone_full_name": "Hand"}),)}
+    moved = Current(current.aliases, current.phones, current.agent_logins, rows, current.servers)
+    with pytest.raises(PlanFileError) as caught:
+        planfile.check_current(saved, moved, "sandbox x", path)
+    assert str(caught.value).startswith(
+        f"{path}: the live state changed since the plan was made: phone 300d at extension 300 on 10.10.10.16 "
+        "with {'dialplan_number': '100', ")
+    assert "'phone_full_name': 'Old'" in str(caught.value) and " is now phone 300d at extension 300 on " \
+        "10.10.10.16 with {" in str(caught.value) and "'phone_full_name': 'Hand'" in str(caught.value)
+
+
+def applied(the_plan, current):
+    """`current` after every action of `the_plan` landed, as VICIdial would hold it."""
+    aliases, rows = dict(current.aliases), {k: list(v) for k, v in current.phone_rows.items()}
+    for action in the_plan.actions:
+        key = action.name.lower()
+        if action.resource == "alias":
+            if action.kind == "delete":
+                aliases.pop(key, None)
+            else:
+                want = action.after
+                aliases[key] = LiveAlias(want.alias_id, want.alias_name, want.logins_list)
+        elif action.kind == "delete":
+            rows[key] = [r for r in rows.get(key, []) if r.key != action.before.key]
+        else:
+            want = action.after
+            old = next((r for r in rows.get(key, []) if r.key == (want.extension.lower(), want.server_ip)), None)
+            fields = {**(old.fields if old else {}), **want.fields}
+            rows[key] = [r for r in rows.get(key, []) if r is not old] + [
+                LivePhone(want.login, want.extension, want.server_ip, fields)]
+    return Current(aliases, current.phones, current.agent_logins, {k: tuple(v) for k, v in rows.items() if v},
+                   current.servers)
+
+
+def test_a_saved_plan_applied_once_is_refused_the_second_time_as_already_applied(tmp_path):
+    # The merge pipeline ran twice: the second run writes nothing and says why.
+    the_plan, current, _ = mixed_plan()
+    saved, _, path = save_and_load(tmp_path, the_plan, current)
+    with pytest.raises(PlanFileError) as caught:
+        planfile.check_current(saved, applied(the_plan, current), "sandbox x", path)
+    assert str(caught.value) == (f"{path}: this plan has already been applied (the live state is what it asks); "
+                                 "nothing written")
+    # ... but half applied (the phone delete did not land) is a moved state, not an applied plan
+    half = applied(the_plan, current)
+    half = Current(half.aliases, half.phones, half.agent_logins, {**half.phone_rows, "300c": current.phone_rows["300c"]},
+                   half.servers)
+    with pytest.raises(PlanFileError) as caught:
+        planfile.check_current(saved, half, "sandbox x", path)
+    assert "the live state changed since the plan was made" in str(caught.value)
+
+
+def test_the_checksum_is_the_documented_one_anyone_can_recompute(tmp_path):
+    # README: SHA-256 of the JSON object without `checksum`, sorted keys, no spaces, ASCII.
+    import hashlib
+
+    the_plan, current, _ = mixed_plan()
+    _, checksum, path = save_and_load(tmp_path, the_plan, current)
+    data = json.loads(open(path, encoding="utf-8").read())
+    assert data.pop("checksum") == checksum
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert checksum == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    data["target"] = "sandbox é"    # non-ASCII escaped, as the README says
+    assert planfile._canonical(data) == json.dumps(data, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+
+def test_the_plan_file_is_indented_json_ending_in_a_newline_for_reviewers(tmp_path):
+    the_plan, current, _ = mixed_plan()
+    _, _, path = save_and_load(tmp_path, the_plan, current)
+    text = open(path, encoding="utf-8").read()
+    assert text.startswith('{\n  "aliassync_plan": 1,\n  "aliassync_version": ') and text.endswith("\n}\n")
+
+
+def test_a_plan_is_saved_through_a_hidden_file_beside_it(tmp_path, monkeypatch):
+    # Written whole in the same directory, then renamed over the target: never a half-written plan file, and
+    # no file left in another directory (another filesystem would make the rename a copy).
+    the_plan, current, _ = mixed_plan()
+    moves = []
+    original = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: moves.append((src, dst)) or original(src, dst))
+    _, _, path = save_and_load(tmp_path, the_plan, current)
+    ((source, target),) = moves
+    assert os.path.dirname(source) == str(tmp_path) and os.path.basename(source).startswith(".aliassync-plan-")
+    assert target == path
 
 
 def test_a_saved_plan_of_another_version_is_refused(tmp_path):
