@@ -47,7 +47,7 @@ class SavedPlan:
 
 
 def _canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()   # non-ASCII escaped (the default)
 
 
 def _sha256(data: bytes) -> str:

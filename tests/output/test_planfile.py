@@ -34,7 +34,7 @@ def mixed_plan():
     current = Current(live.aliases, live.phones, live.agent_logins, rows,
                       frozenset({"10.10.10.15", "10.10.10.16", "10.10.10.17"}))
     desired = Desired(
-        (DesiredAlias("team3", "Team 3", ("300d", "100a")), DesiredAlias("new1", "New", ("100a",)),
+        (DesiredAlias("team3", "Team 3", ("300d", "100a", "zz9")), DesiredAlias("new1", "New", ("100a",)),
          DesiredAlias("sales9", "Sales", ("300d",))),
         Settings(prune=True, phones=PhoneSettings(prune=True)),
         phones=(DesiredPhone("100a", "100", "10.10.10.15", FIELDS, {"phone_pass": PASS, "registration_password": PASS}),
