@@ -1,8 +1,9 @@
 """The applier against an in-memory target: preflight, order, outcomes, read-back."""
 import pytest
 
-from aliassync.workflow.applier import Applier, ApplyOptions, check_delete_limits, missing_phones, preflight
-from aliassync.errors import RefusedError
+from aliassync.workflow.applier import (Applier, ApplyOptions, Interruption, check_delete_limits, check_passwords,
+                                        check_references, missing_phones, preflight)
+from aliassync.errors import AliassyncError, RefusedError, TargetError
 from aliassync.core.model import Desired, DesiredAlias, LiveAlias, Settings
 from aliassync.core.planner import plan
 from aliassync.core.target import WriteOutcome
@@ -223,8 +224,6 @@ def test_a_delete_answered_success_but_not_carried_out_fails_its_read_back():
 
 
 def test_a_read_back_that_cannot_be_done_leaves_the_apply_unverified_not_crashed():
-    from aliassync.errors import TargetError
-
     vicidial = FakeVicidial()
     the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
     original, calls = vicidial.read_aliases, []
@@ -319,3 +318,141 @@ def test_an_alias_deleted_by_hand_after_the_plan_is_a_conflict_saying_so():
     assert (result.status, result.message) == (
         "conflict", "changed since the plan: it saw s1 name 'S' logins 'a', now no such alias; not overwritten")
     assert vicidial.calls == []
+
+
+# ------------------------------------------------------------------ when the state, a password or the run gives out
+
+def gone_after(vicidial, reads):
+    """Make read_aliases fail from its `reads`-th call on (the database lost mid-run)."""
+    original, count = vicidial.read_aliases, []
+
+    def reading(ids):
+        count.append(1)
+        if len(count) >= reads:
+            raise TargetError("cannot read the live state from db: gone")
+        return original(ids)
+    vicidial.read_aliases = reading
+
+
+def test_a_state_lost_before_the_write_sends_nothing_and_stops_the_run():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)), DesiredAlias("s2", "S", ("a",)))
+    gone_after(vicidial, 1)
+    report = apply(vicidial, the_plan)
+    assert [(r.status, r.message, r.attempts) for r in report.results] == [
+        ("failed", "not sent: the live state could not be read: cannot read the live state from db: gone", 0),
+        ("skipped", "not run: the run stopped after create:s1 (not sent: the live state could not be read: "
+                    "cannot read the live state from db: gone)", 0)]
+    assert vicidial.calls == [] and not report.wrote
+
+
+def test_a_lost_answer_that_cannot_be_settled_is_unknown_and_stops_the_run():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 500 from http://dialer/")]
+    gone_after(vicidial, 2)     # the conflict check reads; the settling read finds the database gone
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.stop, result.attempts) == ("unknown", True, 1)
+    assert result.message == ("outcome unknown (HTTP 500 from http://dialer/); then the state could not be read to "
+                              "settle it: cannot read the live state from db: gone")
+    assert result.wrote
+
+
+def test_a_refusal_that_cannot_be_settled_is_failed_with_what_was_sent():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: "
+                                                            "|apiuser|s1", settle_by_state=True)]
+    gone_after(vicidial, 2)
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.stop, result.attempts) == ("failed", True, 1)
+    assert result.message == "not written; then the live state could not be read: cannot read the live state " \
+                             "from db: gone"
+
+
+def test_a_refusal_about_the_state_is_settled_by_the_state():
+    # ALREADY EXISTS: someone made it meanwhile. As asked: done; as the plan saw it: failed; else a conflict.
+    refusal = WriteOutcome("refused", "ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: |apiuser|s1",
+                           settle_by_state=True)
+    for theirs, status, message in [
+            (LiveAlias("s1", "S", "a"), "done", "already as asked (VICIdial answered: ERROR: add_phone_alias PHONE "
+                                                "ALIAS ALREADY EXISTS: |apiuser|s1)"),
+            (None, "failed", "ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: |apiuser|s1"),
+            (LiveAlias("s1", "Theirs", "b"), "conflict", "ERROR: add_phone_alias PHONE ALIAS ALREADY EXISTS: "
+                                                         "|apiuser|s1; read back: s1 name 'Theirs' logins 'b', neither "
+                                                         "what the plan saw nor what was asked; not overwritten")]:
+        vicidial = FakeVicidial()
+        the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+
+        def refused(action, theirs=theirs):
+            if theirs is not None:
+                vicidial.aliases["s1"] = theirs
+            return refusal
+
+        vicidial.write = refused
+        (result,) = apply(vicidial, the_plan).results
+        assert (result.status, result.message) == (status, message)
+
+
+def test_a_password_that_cannot_be_read_at_send_time_sends_nothing_and_stops_the_run():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)), DesiredAlias("s2", "S", ("a",)))
+
+    def unreadable(action):
+        raise AliassyncError("phone 100a: phone_pass {env: GONE}: environment variable GONE is not set")
+
+    vicidial.write = unreadable
+    report = apply(vicidial, the_plan)
+    assert [(r.status, r.attempts) for r in report.results] == [("failed", 0), ("skipped", 0)]
+    assert report.results[0].message == ("not sent: phone 100a: phone_pass {env: GONE}: environment variable GONE is "
+                                         "not set")
+    assert not report.wrote
+
+
+def test_a_second_signal_ends_the_wait_for_a_lost_answer_leaving_it_unknown():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 500 from http://dialer/")]
+    interruption = Interruption()
+    interruption.signal("SIGTERM")
+    interruption.signal("SIGTERM")          # the second: stop waiting
+    assert (interruption.reason, interruption.stop.is_set(), interruption.abort.is_set()) == ("SIGTERM", True, True)
+    applier = Applier(vicidial, vicidial, ApplyOptions(settle=10), sleep=lambda s: None, interruption=interruption)
+    result = applier.perform(the_plan.actions[0])
+    assert (result.status, result.attempts) == ("unknown", 1)
+    assert result.message == ("outcome unknown (HTTP 500 from http://dialer/); the apply was stopped before the write "
+                              "showed; read back: no such alias")
+
+
+def test_an_interruption_during_the_backoff_sends_nothing_again():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "could not connect to http://dialer/; nothing was sent",
+                                                 sent=False)]
+    interruption = Interruption()
+    applier = Applier(vicidial, vicidial, ApplyOptions(), sleep=lambda s: interruption.signal("SIGINT"),
+                      interruption=interruption)
+    result = applier.perform(the_plan.actions[0])
+    assert (result.status, result.attempts) == ("failed", 1)
+    assert result.message == ("could not connect to http://dialer/; nothing was sent; not sent again: the apply was "
+                              "interrupted (read back: not written)")
+    assert vicidial.calls == [("create", "s1")]
+
+
+def test_preflight_refuses_unknown_servers_and_unreadable_passwords_of_a_saved_plan(monkeypatch):
+    from aliassync.core.model import Current
+    from aliassync.core.phone import PhoneValues, SecretRef
+    from aliassync.core.plan import Action, Plan
+
+    monkeypatch.delenv("GONE_PASS", raising=False)
+    create = Action("create:phone:100a", "create", "100a", "declared", resource="phone",
+                    after=PhoneValues("100a", "100", "10.10.10.99", {}, {"phone_pass": SecretRef("env", "GONE_PASS")}))
+    current = Current({}, {}, {}, {}, frozenset({"10.10.10.15"}))
+    with pytest.raises(RefusedError) as caught:
+        check_references(Plan((create,)), current)
+    assert str(caught.value) == ("apply refused, nothing written: phone 100a: server_ip 10.10.10.99 is not one of "
+                                 "VICIdial's servers")
+    with pytest.raises(RefusedError) as caught:
+        check_passwords(Plan((create,)))
+    assert str(caught.value) == ("apply refused, nothing written: phone 100a: phone_pass {env: GONE_PASS}: "
+                                 "environment variable GONE_PASS is not set")
