@@ -271,8 +271,9 @@ class Applier:
                 outcome = self.writer.write(action)
             except AliassyncError as error:   # refused before sending (a password that cannot be read)
                 tracked.attempts -= 1
-                if tracked.uncertain is not None or tracked.lost is not None:
-                    raise
+                if tracked.lost is not None:   # a resend: the first write's answer was lost, and it did not land
+                    return ActionResult(action, "failed", f"{tracked.lost}; read back: not written; not sent again: "
+                                        f"{error}", stop=True, attempts=tracked.attempts)
                 return ActionResult(action, "failed", f"not sent: {error}", stop=True, attempts=tracked.attempts)
             took = self._clock() - started
             if outcome.status == "success":

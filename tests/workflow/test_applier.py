@@ -153,6 +153,7 @@ def test_an_unknown_outcome_with_a_foreign_change_is_a_conflict():
     assert (result.status, result.message) == (
         "conflict", "outcome unknown (connection dropped by http://dialer/); read back: s1 name 'Theirs' "
                     "logins 'c', neither what the plan saw nor what was asked")
+    assert result.attempts == 1
 
 
 def test_a_change_made_after_the_plan_is_a_conflict_and_survives():
@@ -456,3 +457,169 @@ def test_preflight_refuses_unknown_servers_and_unreadable_passwords_of_a_saved_p
         check_passwords(Plan((create,)))
     assert str(caught.value) == ("apply refused, nothing written: phone 100a: phone_pass {env: GONE_PASS}: "
                                  "environment variable GONE_PASS is not set")
+
+
+def test_the_read_back_after_a_lost_answer_looks_again_at_growing_gaps_until_the_settle_time():
+    # 0.1 s, then doubling, the last look cut to end exactly at --settle (1 s here); a write still not shown
+    # then is sent again (after a backoff).
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 500 from http://dialer/")]
+    sleeps = []
+    result = Applier(vicidial, vicidial, ApplyOptions(settle=1.0), sleep=sleeps.append,
+                     clock=lambda: 0.0).perform(the_plan.actions[0])
+    assert (result.status, result.attempts) == ("done", 2)
+    assert [round(s, 6) for s in sleeps[:4]] == [0.1, 0.2, 0.4, 0.3] and len(sleeps) == 5
+
+
+def test_a_foreign_change_seen_while_settling_ends_the_look_at_once():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+
+    def lost_and_theirs(action):
+        vicidial.aliases["s1"] = LiveAlias("s1", "Theirs", "c")
+        return WriteOutcome("unknown", "HTTP 500 from http://dialer/")
+
+    vicidial.write = lost_and_theirs
+    sleeps = []
+    result = Applier(vicidial, vicidial, ApplyOptions(settle=10), sleep=sleeps.append,
+                     clock=lambda: 0.0).perform(the_plan.actions[0])
+    assert result.status == "conflict" and sleeps == []
+
+
+def test_a_plain_refusal_is_failed_even_when_the_row_changed_meanwhile():
+    # PHONE DOES NOT EXIST says nothing about the alias's state: the answer is the outcome, not a conflict.
+    vicidial = FakeVicidial(aliases=[LiveAlias("s1", "S", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a", "b")))
+    vicidial.script["update:s1"] = [WriteOutcome("refused", "ERROR: update_phone_alias PHONE DOES NOT EXIST: "
+                                                            "|apiuser|b", final=True)]
+    vicidial.before_write = lambda action: vicidial.aliases.update(s1=LiveAlias("s1", "Theirs", "c"))
+    (result,) = apply(vicidial, the_plan).results
+    assert (result.status, result.message, result.attempts) == (
+        "failed", "ERROR: update_phone_alias PHONE DOES NOT EXIST: |apiuser|b", 1)
+
+
+def test_a_bad_login_met_on_a_resend_still_stops_the_run():
+    # The first write's answer was lost and it did not land; the resend meets a changed password: the run
+    # stops there, as it would on a first write.
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)), DesiredAlias("s2", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("unknown", "HTTP 500 from http://dialer/"),
+                                    WriteOutcome("refused", "ERROR: Login incorrect, please try again: "
+                                                            "|apiuser|***|BAD|", fatal=True, final=True)]
+    report = apply(vicidial, the_plan, settle=0)
+    assert [(r.status, r.stop, r.attempts) for r in report.results] == [("failed", True, 2), ("skipped", False, 0)]
+    assert vicidial.calls == [("create", "s1"), ("create", "s1")]
+
+
+def test_a_password_unreadable_on_a_resend_says_the_first_write_did_not_land():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    answers = [WriteOutcome("unknown", "HTTP 500 from http://dialer/")]
+
+    def write(action):
+        if answers:
+            return answers.pop()
+        raise AliassyncError("phone_pass {env: GONE}: environment variable GONE is not set")
+
+    vicidial.write = write
+    (result,) = apply(vicidial, the_plan, settle=0).results
+    assert (result.status, result.stop, result.attempts) == ("failed", True, 1)
+    assert result.message == ("outcome unknown (HTTP 500 from http://dialer/); read back: not written; not sent "
+                              "again: phone_pass {env: GONE}: environment variable GONE is not set")
+
+
+def test_a_run_already_interrupted_sends_nothing_again_after_a_refused_connection():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)))
+    vicidial.script["create:s1"] = [WriteOutcome("refused", "could not connect to http://dialer/; nothing was sent",
+                                                 sent=False)]
+    interruption = Interruption()
+    interruption.signal("SIGINT")
+    sleeps = []
+    result = Applier(vicidial, vicidial, ApplyOptions(), sleep=sleeps.append,
+                     interruption=interruption).perform(the_plan.actions[0])
+    assert result.message.endswith("not sent again: the apply was interrupted (read back: not written)")
+    assert sleeps == []
+
+
+def test_an_interrupted_run_starts_nothing_and_every_result_is_reported():
+    vicidial = FakeVicidial()
+    the_plan = plan_for(vicidial, DesiredAlias("s1", "S", ("a",)), DesiredAlias("s2", "S", ("a",)))
+    interruption, reported = Interruption(), []
+    interruption.signal("SIGTERM")
+    report = Applier(vicidial, vicidial, ApplyOptions(), on_result=reported.append,
+                     interruption=interruption).apply(the_plan)
+    assert vicidial.calls == []
+    assert [r.message for r in report.results] == ["not run: the apply was interrupted"] * 2
+    assert [r.action.key for r in reported] == ["create:s1", "create:s2"]
+
+
+def test_the_functions_a_plan_needs_are_counted_per_kind():
+    from aliassync.workflow.applier import functions_needed
+
+    vicidial = FakeVicidial(aliases=[LiveAlias("u1", "U", "a"), LiveAlias("d1", "D", "a"), LiveAlias("d2", "D", "a")])
+    the_plan = plan_for(vicidial, DesiredAlias("c1", "C", ("a",)), DesiredAlias("c2", "C", ("a",)),
+                        DesiredAlias("u1", "U", ("b",)), prune=True)
+    assert functions_needed(the_plan) == {"add_phone_alias": "2 create(s)",
+                                          "update_phone_alias": "1 update(s), 2 delete(s)"}
+
+
+def test_the_delete_right_is_read_only_for_a_plan_that_deletes():
+    vicidial = FakeVicidial(aliases=[LiveAlias("u1", "U", "a")], may_delete=None)
+    asked = []
+    vicidial.delete_right = lambda user: asked.append(user)
+    the_plan = plan_for(vicidial, DesiredAlias("u1", "U", ("b",)), DesiredAlias("c1", "C", ("a",)))
+    assert apply(vicidial, the_plan).complete and asked == []
+
+
+def test_a_user_who_may_not_delete_phones_is_told_which_right_is_missing():
+    from aliassync.core.phone import LivePhone
+    from aliassync.core.plan import Action, Plan
+
+    vicidial = FakeVicidial(may_delete=False)
+    delete = Action("delete:phone:100a", "delete", "100a", "prune", before=LivePhone("100a", "100", "10.10.10.15"),
+                    resource="phone")
+    with pytest.raises(RefusedError) as caught:
+        Applier(vicidial, vicidial).prove_access(Plan((delete,)))
+    assert str(caught.value) == ("apply refused, nothing written: the plan deletes 1 phone(s), but API user apiuser "
+                                 "may not delete phones (vicidial_users.ast_delete_phones is not 1)")
+
+
+def test_preflight_runs_every_check_before_the_first_write(monkeypatch):
+    from aliassync.core.model import Current
+    from aliassync.core.phone import PhoneValues, SecretRef
+    from aliassync.core.plan import Action, Plan
+
+    monkeypatch.setenv("AGENT_PASS", "Secret12")
+    monkeypatch.delenv("GONE_PASS", raising=False)
+    current = Current({}, {}, {}, {}, frozenset({"10.10.10.15"}))
+
+    def one(server="10.10.10.15", variable="AGENT_PASS"):
+        return Plan((Action("create:phone:100a", "create", "100a", "declared", resource="phone",
+                            after=PhoneValues("100a", "100", server, {}, {"phone_pass": SecretRef("env", variable)})),))
+
+    assert preflight(one(), current, None, None, ApplyOptions()) is None
+    for bad, why in [(one(server="10.10.10.99"), "server_ip 10.10.10.99 is not one of VICIdial's servers"),
+                     (one(variable="GONE_PASS"), "environment variable GONE_PASS is not set")]:
+        with pytest.raises(RefusedError, match=why):
+            preflight(bad, current, None, None, ApplyOptions())
+    vicidial = FakeVicidial(aliases=[LiveAlias("d1", "D", "a")])
+    with pytest.raises(RefusedError, match="1 deletes is over max_deletes 0"):
+        preflight(plan_for(vicidial, prune=True), vicidial.read(), 0, None, ApplyOptions())
+
+
+def test_phones_a_plan_creates_count_as_phones_for_the_aliases_naming_them():
+    from aliassync.core.phone import PhoneValues
+    from aliassync.core.plan import Action, AliasValues, Plan
+
+    vicidial = FakeVicidial(phones=("a",))
+    create_phone = Action("create:phone:200a", "create", "200a", "declared", resource="phone",
+                          after=PhoneValues("200a", "200", "10.10.10.15"))
+    update_phone = Action("update:phone:200b", "update", "200b", "declared", resource="phone",
+                          after=PhoneValues("200b", "200", "10.10.10.16"))
+    delete_alias = Action("delete:old", "delete", "old", "prune", before=LiveAlias("old", "O", "zz"))
+    alias = Action("create:200", "create", "200", "declared", after=AliasValues("200", "Desk", ("200a", "200b", "a")))
+    the_plan = Plan((create_phone, update_phone, delete_alias, alias))
+    # 200a is created by the plan; 200b is only updated (so it must exist already: it does not)
+    assert missing_phones(the_plan, vicidial.read()) == {"200b": ["200"]}
