@@ -389,9 +389,10 @@ class Applier:
         user = self.writer.user
         right = self.reader.delete_right(user)
         if right is None:
+            remedy = getattr(self.reader, "delete_right_remedy", "grant SELECT on that column to the read-only account")
             raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but whether "
                                f"API user {user} may delete cannot be read (vicidial_users.ast_delete_phones); "
-                               "grant SELECT on that column to the read-only account")
+                               f"{remedy}")
         if not right:
             raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but API user "
                                f"{user} may not delete {what} (vicidial_users.ast_delete_phones is not 1)")

@@ -201,5 +201,6 @@ def test_serve_says_it_serves_only_once_the_port_takes_connections(sandbox_path)
         process.terminate()
         process.communicate(timeout=10)
 
-    assert line == f"serving sandbox {sandbox_path} on http://127.0.0.1:{port}{API_PATH} (Ctrl-C stops)\n"
+    assert line == (f"serving sandbox {sandbox_path} on http://127.0.0.1:{port}{API_PATH} and "
+                    f"http://127.0.0.1:{port}/vicidial/admin.php (Ctrl-C stops)\n")
     assert answer.text.startswith("VERSION: 2.14-202|")
