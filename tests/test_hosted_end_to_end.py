@@ -81,7 +81,8 @@ def dialer(mariadb_url, monkeypatch):
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
-    assert API_PASS not in out + err and DB_PASS not in out + err and PHONE_PASS not in out + err
+    for secret in (API_PASS, DB_PASS, PHONE_PASS, SIP_SECRET):
+        assert secret not in out + err
     return code, out, err
 
 
@@ -260,3 +261,15 @@ def test_deletes_are_refused_when_the_delete_right_cannot_be_read(dialer, tmp_pa
         "cannot be read (vicidial_users.ast_delete_phones); give the user modify_users, so that the admin screens "
         "show its own user page")
     assert writes(dialer["url"]) == []
+
+
+def test_a_plan_saved_in_hosted_mode_is_applied_in_hosted_mode_and_holds_no_password(dialer, tmp_path, capsys):
+    path = files(tmp_path, CHANGES)
+    saved = tmp_path / "plan.json"
+    code, out, _ = run(capsys, "plan", path, "--out", str(saved))
+    assert code == 2
+    text = saved.read_text(encoding="utf-8")
+    assert PHONE_PASS not in text and SIP_SECRET not in text and API_PASS not in text
+    code, out, err = run(capsys, "apply", str(saved), "--yes")
+    assert code == 0, out + err
+    assert run(capsys, "plan", path)[0] == 0
