@@ -224,3 +224,48 @@ def test_a_server_error_is_tried_again_then_named(monkeypatch):
     assert str(refused.value) == ("cannot read the live state from admin screens http://dialer.invalid/vicidial/"
                                   "admin.php: HTTP 503 from http://dialer.invalid/vicidial/admin.php")
     assert len(calls) == 5    # the first try and READS' 4 retries
+
+
+def _translated(app):
+    """admin.php in another language: headers, link texts and the translated values (group, status, server
+    ACTIVE/AGENT columns) change; ids, names, logins lists, the active phones' list and value attributes do not."""
+    words = {"MODIFY</a>": "MODIFICAR</a>", "<b>ALIAS ID</b>": "<b>ID DE ALIAS</b>", "---ALL---</td>": "TODOS</td>",
+             "ACTIVE</td>": "ACTIVO</td>", "<font size=1>Y</td>": "<font size=1>SI</td>"}
+
+    def translated(environ, start_response):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured.update(status=status, headers=[(k, v) for k, v in headers if k.lower() != "content-length"])
+
+        body = b"".join(app(environ, capture)).decode("utf-8")
+        for english, other in words.items():
+            body = body.replace(english, other)
+        data = body.encode("utf-8")
+        start_response(captured["status"], [*captured["headers"], ("Content-Length", str(len(data)))])
+        return [data]
+
+    return translated
+
+
+def test_a_translated_ui_reads_the_same_state(tmp_path):
+    """Nothing the reader uses is translated: the same Current and phones whatever the reader's language."""
+    from aliassync.sandbox.admin_screens import make_admin_app
+    from aliassync.sandbox.store import init_sandbox
+
+    path = str(tmp_path / "dialer.sqlite")
+    init_sandbox(path, PHONES, aliases=ALIASES,
+                 servers=SERVERS, api_user="apiuser", api_pass=API_PASS)
+    results = []
+    for wrap in (lambda app: app, _translated):
+        with closing(open_store(path)) as store:
+            transport = httpx.WSGITransport(app=wrap(make_admin_app(store)))
+            with closing(AdminScreenReader("http://dialer.invalid/vicidial/admin.php", "apiuser", API_PASS,
+                                           transport=transport, workers=1)) as screens:
+                results.append((screens.read(), screens.read_phones({"100a": {"phone_pass": PHONE_PASS}})))
+            with httpx.Client(transport=transport, auth=("apiuser", API_PASS)) as client:
+                shown = [client.get(f"http://dialer.invalid/vicidial/admin.php?ADD={screen}").text
+                         for screen in ("12000000000", "100000000000")]
+    assert "MODIFICAR</a>" in shown[0] and "TODOS</td>" in shown[0] and "SI</td>" in shown[1]   # it was translated
+    assert results[0] == results[1]
+    assert results[0][0].aliases["sales1"].alias_name == 'Sales & <b>floor</b> "1"'
