@@ -356,12 +356,17 @@ def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], curre
 ABSENT = "no such phone"
 
 
-def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
-    """The row of the login `rows` the action is about: the one at its key (a login may be held twice)."""
+def action_key(action: Action) -> tuple[str, str]:
+    """The key (folded extension, server_ip) of the row a phone action is about."""
     where = action.after if action.kind == "create" else action.before
     if where is None:   # the follow-up update of a create: at the create's key
         where = action.after
-    key = (fold(where.extension), where.server_ip)
+    return (fold(where.extension), where.server_ip)
+
+
+def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
+    """The row of the login `rows` the action is about: the one at its key (a login may be held twice)."""
+    key = action_key(action)
     return next((row for row in rows if row.key == key), None)
 
 

@@ -19,8 +19,10 @@ the API user's login:
   returned (not even as a hash). Which phones share a password (for
   export) is worked out in the same pass and kept as group numbers only;
 - the conflict checks before and after writes read just the records
-  concerned (one alias page each; the two bulk phone pages, then the
-  pages of the phones concerned).
+  concerned: one alias page each, one phone page each (`read_phone_at`,
+  by the key the action names); reading phones by login alone
+  (`read_phone_rows`) takes the two bulk phone pages, then the pages of
+  the phones concerned and of the inactive ones.
 
 The pages print values unescaped (a name holding `&`, `<b>` or a quote
 comes out as those bytes), so they are cut on fixed markers, never
@@ -413,6 +415,15 @@ class AdminScreenReader:
                   for p in self._pages(candidates, gone_ok=True) if fold(p.login) in wanted]
         log.debug("state: %d phones read back, %d requests to admin.php so far", len(phones), self.requests)
         return _by_login(phones)
+
+    def read_phone_at(self, login: str, extension: str, server_ip: str) -> LivePhone | None:
+        """The phone of `login` at (extension, server_ip), or None: its one page, for the check before
+        and after a write (what `core.phone.row_for` picks from `read_phone_rows`, for one request)."""
+        self._check_unrestricted()
+        page = self._phone_page(extension, server_ip, gone_ok=True)
+        if page is None or fold(page.login) != fold(login):
+            return None
+        return LivePhone(page.login, page.extension, page.server_ip, page.fields)
 
     def delete_right(self, user: str) -> bool | None:
         """`ast_delete_phones` from the user's page (needs modify_users); None when it cannot be read."""

@@ -227,6 +227,9 @@ class Applier:
     def _live(self, action: Action):
         """The row the action is about, read just before or after the write."""
         if action.resource == "phone":
+            read_at = getattr(self.reader, "read_phone_at", None)   # a reader that opens one phone by its key
+            if read_at is not None:
+                return read_at(action.name, *phone_kind.action_key(action))
             return phone_kind.row_for(action, self.reader.read_phone_rows([action.name]).get(fold(action.name), ()))
         return self.reader.read_aliases([action.name]).get(fold(action.name))
 

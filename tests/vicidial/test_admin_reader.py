@@ -269,3 +269,20 @@ def test_a_translated_ui_reads_the_same_state(tmp_path):
     assert "MODIFICAR</a>" in shown[0] and "TODOS</td>" in shown[0] and "SI</td>" in shown[1]   # it was translated
     assert results[0] == results[1]
     assert results[0][0].aliases["sales1"].alias_name == 'Sales & <b>floor</b> "1"'
+
+
+def test_the_check_before_a_phone_write_opens_one_page_by_the_key_the_action_names(hosted):
+    """What the applier asks before and after each phone write: the row of a login at a key, for one page."""
+    db_url, admin_url = hosted
+    database = _mysql_reader(db_url)
+    with closing(admin_reader(admin_url)) as screens:
+        try:
+            both = database.read_phone_rows(["200a"])["200a"]
+        finally:
+            database.close()
+        at_201 = next(p for p in both if p.extension == "201")
+        assert screens.read_phone_at("200A", "201", "10.10.10.16") == at_201    # inactive: no bulk page shows it
+        assert screens.requests == 1 + 1
+        assert screens.read_phone_at("100a", "201", "10.10.10.16") is None      # another login holds that key
+        assert screens.read_phone_at("200a", "999", "10.10.10.16") is None      # no phone there
+        assert screens.requests == 1 + 3
