@@ -149,6 +149,7 @@ def test_converge_replace_prune_drift_and_export_in_hosted_mode(dialer, tmp_path
     assert [entry["alias_id"] for entry in json.loads(out)["drift"]] == ["team4"]
     assert "state: 5 requests to admin.php (4 list pages and 1 pages of phones missing from the active list)" in err
     assert "state: 6 requests to admin.php for the phones (the server list and 5 phone pages); 11 in all" in err
+    assert "state: 11 requests to admin.php in this run" in err
     # prune: the phones and aliases not declared go; hosted mode cannot see agents' logins, so plan says so
     # and apply refuses the deletes until the run accepts that risk
     pruned = files(tmp_path, CHANGES.replace("phones:\n", "settings:\n  prune: true\n  phones: {prune: true}\n"
@@ -273,3 +274,14 @@ def test_a_plan_saved_in_hosted_mode_is_applied_in_hosted_mode_and_holds_no_pass
     code, out, err = run(capsys, "apply", str(saved), "--yes")
     assert code == 0, out + err
     assert run(capsys, "plan", path)[0] == 0
+
+
+@pytest.mark.parametrize("url", ["ftp://dialer.example.com/vicidial/admin.php",
+                                 "https://dialer.example.com/vicidial/admin.php?ADD=12000000000"])
+def test_an_admin_url_that_is_not_one_is_named_before_anything_is_read(tmp_path, capsys, monkeypatch, url):
+    monkeypatch.delenv("ALIASSYNC_DB_URL", raising=False)
+    monkeypatch.setenv("ALIASSYNC_ADMIN_URL", url)
+    code, out, err = run(capsys, "drift", files(tmp_path, "aliases: {}\n"))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == (f"error: admin URL must be an http:// or https:// URL of admin.php without a "
+                                    f"query: {url.split('?')[0]}")

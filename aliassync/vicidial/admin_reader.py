@@ -442,6 +442,8 @@ class AdminScreenReader:
         return value == "1"
 
     def close(self) -> None:
+        if self.requests:
+            log.info("state: %d requests to admin.php in this run", self.requests)
         self._http.close()
 
 
