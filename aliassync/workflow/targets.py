@@ -6,24 +6,28 @@ VICIdial, whose password must never reach an emulator. A real target
 needs its settings from the environment or the matching options; a
 missing one is an error naming it, never a fall back to the sandbox.
 Secrets read here are registered, each with a label naming it, before
-anything is read or sent.
+anything is read or sent. The live state is read from exactly one place:
+VICIdial's database (ALIASSYNC_DB_URL) or, on a hosted dialer, its admin
+screens (ALIASSYNC_ADMIN_URL).
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import httpx
 
 from .. import redaction
 from ..files import secrets
 from ..errors import ConfigError
-from ..vicidial.admin_reader import AdminScreenReader
 from ..vicidial.state_reader import SqlStateReader
 from ..core.target import Target
 from ..vicidial.api import ApiClient, ApiWriter, public_url, split_credentials
+
+if TYPE_CHECKING:
+    from ..vicidial.admin_reader import AdminScreenReader
 
 SANDBOX_URL = "http://sandbox/vicidial/non_agent_api.php"
 SANDBOX_USER = "6666"
@@ -136,8 +140,10 @@ def _mysql_reader(url: str) -> SqlStateReader:
     return SqlStateReader(connect, "%s", f"database {parts.public}", errors=(pymysql.MySQLError,))
 
 
-def _admin_reader(url: str, options: TargetOptions, env: Mapping[str, str]) -> AdminScreenReader:
+def _admin_reader(url: str, options: TargetOptions, env: Mapping[str, str]) -> "AdminScreenReader":
     """Hosted mode: the state read through admin.php's screens, logged in as the API user."""
+    from ..vicidial.admin_reader import AdminScreenReader
+
     bare_url, _ = split_credentials(url)   # a `user:pass@` is registered as a secret; the API user logs in
     try:
         usable = httpx.URL(bare_url).scheme in ("http", "https") and not httpx.URL(bare_url).query
@@ -151,7 +157,7 @@ def _admin_reader(url: str, options: TargetOptions, env: Mapping[str, str]) -> A
     return AdminScreenReader(bare_url, user, password)
 
 
-def _state_reader(options: TargetOptions, env: Mapping[str, str]) -> SqlStateReader | AdminScreenReader:
+def _state_reader(options: TargetOptions, env: Mapping[str, str]) -> "SqlStateReader | AdminScreenReader":
     """The reader of exactly one state source: VICIdial's database, or its admin screens (hosted mode)."""
     admin_url = options.admin_url if options.admin_url is not None else env.get("ALIASSYNC_ADMIN_URL")
     db_given = bool(options.db_url_file or env.get("ALIASSYNC_DB_URL"))
