@@ -97,6 +97,8 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
                        "(env ALIASSYNC_API_PASS)")
     group.add_argument("--db-url-file", metavar="FILE", help="file holding the read-only database URL "
                        "mysql://user:pass@host:port/asterisk (env ALIASSYNC_DB_URL)")
+    group.add_argument("--admin-url", help="instead of the database, for a hosted dialer: URL of VICIdial's "
+                       "admin.php, whose screens are read with the API user's login (env ALIASSYNC_ADMIN_URL)")
     group.add_argument("--source", default="aliassync", help="the API 'source' field (default: aliassync)")
 
 
@@ -169,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH")
     p.add_argument("--phones", metavar="FILE", required=True, help="YAML: phones: [{login: ..., ...}]")
     _add_common(p)
-    p = sandbox_commands.add_parser("serve", help="serve the sandbox's non_agent_api.php on 127.0.0.1")
+    p = sandbox_commands.add_parser("serve", help="serve the sandbox's non_agent_api.php and admin.php on 127.0.0.1")
     p.add_argument("path", metavar="PATH")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--faults", metavar="SPEC", default=os.environ.get("ALIASSYNC_SANDBOX_FAULTS", ""),
@@ -181,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _target_options(args: argparse.Namespace) -> TargetOptions:
     return TargetOptions(sandbox=args.sandbox, api_url=args.api_url, api_user=args.api_user,
-                         api_pass_file=args.api_pass_file, db_url_file=args.db_url_file, source=args.source)
+                         api_pass_file=args.api_pass_file, db_url_file=args.db_url_file,
+                         admin_url=args.admin_url, source=args.source)
 
 
 def _manager(args: argparse.Namespace) -> Manager:
@@ -412,7 +415,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     faults = FaultSpec.parse(args.faults)
 
     def listening(url: str) -> None:   # only once the port is ours: a busy port fails before
-        _err(f"serving sandbox {args.path} on {url}{server.API_PATH} (Ctrl-C stops)")
+        _err(f"serving sandbox {args.path} on {url}{server.API_PATH} and {url}{server.ADMIN_PATH} (Ctrl-C stops)")
 
     try:
         server.serve(args.path, args.port, faults=faults, on_listening=listening)

@@ -7,11 +7,13 @@ real answers.
 from __future__ import annotations
 
 from aliassync.core.model import Current, LiveAlias, Phone, fold
+from aliassync.core.phone import at_key
 from aliassync.core.target import WriteOutcome
 
 
 class FakeVicidial:
     user = "apiuser"
+    delete_right_remedy = "grant SELECT on that column to the read-only account"
 
     def __init__(self, phones=("a", "b", "c", "d"), aliases=(), agents=(), may_delete=True):
         self.phones = [Phone(p, True) if isinstance(p, str) else p for p in phones]
@@ -32,6 +34,9 @@ class FakeVicidial:
 
     def read_phone_rows(self, logins):
         return {}
+
+    def read_phone_at(self, login, extension, server_ip):
+        return at_key(self.read_phone_rows([login]).get(fold(login), ()), extension, server_ip)
 
     def delete_right(self, user):
         return self.may_delete

@@ -153,14 +153,16 @@ def test_markdown_plan_carries_the_comment_marker(sandbox, capsys):
 
 
 def test_a_real_target_without_settings_names_the_missing_variable(tmp_path, capsys, monkeypatch):
-    for name in ("ALIASSYNC_API_URL", "ALIASSYNC_API_USER", "ALIASSYNC_API_PASS", "ALIASSYNC_DB_URL"):
+    for name in ("ALIASSYNC_API_URL", "ALIASSYNC_API_USER", "ALIASSYNC_API_PASS", "ALIASSYNC_DB_URL",
+                 "ALIASSYNC_ADMIN_URL"):
         monkeypatch.delenv(name, raising=False)
     good = desired(tmp_path, "aliases: {}\n")
     code, _, err = run(capsys, "plan", good)
     assert code == 1
-    assert err.splitlines()[-1] == ("error: ALIASSYNC_DB_URL is not set (or pass --db-url-file); aliassync reads "
-                                    "the live aliases from VICIdial's database; to try it without a VICIdial, "
-                                    "use --sandbox PATH")
+    assert err.splitlines()[-1] == ("error: neither ALIASSYNC_DB_URL nor ALIASSYNC_ADMIN_URL is set (or pass "
+                                    "--db-url-file or --admin-url); set exactly one: where aliassync reads the live "
+                                    "state, VICIdial's database or, on a hosted dialer, its admin screens; to try it "
+                                    "without a VICIdial, use --sandbox PATH")
 
 
 def test_apply_names_a_missing_credential_before_reading_anything(tmp_path, capsys, monkeypatch):

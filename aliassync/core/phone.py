@@ -359,13 +359,23 @@ def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], curre
 ABSENT = "no such phone"
 
 
-def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
-    """The row of the login `rows` the action is about: the one at its key (a login may be held twice)."""
-    # the row the plan saw (an update, a delete; a create's follow-up update: the row the create makes),
-    # or for a create where it will be
+def action_key(action: Action) -> tuple[str, str]:
+    """The key (folded extension, server_ip) of the row a phone action is about: the row the plan saw
+    (an update, a delete; a create's follow-up update: the row the create makes), or for a create
+    where it will be."""
     where = action.before if action.before is not None else action.after
-    key = (fold(where.extension), where.server_ip)
+    return (fold(where.extension), where.server_ip)
+
+
+def at_key(rows: Sequence[LivePhone], extension: str, server_ip: str) -> LivePhone | None:
+    """The one of `rows` (a login's phones: it may be held twice) at (extension, server_ip), or None."""
+    key = (fold(extension), server_ip)
     return next((row for row in rows if row.key == key), None)
+
+
+def row_for(action: Action, rows: Sequence[LivePhone]) -> LivePhone | None:
+    """The row of the login `rows` the action is about: the one at its key."""
+    return at_key(rows, *action_key(action))
 
 
 def matches(live: LivePhone | None, action: Action) -> bool:

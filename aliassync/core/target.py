@@ -43,6 +43,9 @@ class WriteOutcome:
 
 
 class StateReader(Protocol):
+    # What to do when `delete_right` cannot tell (the refusal says it): each source has its own fix.
+    delete_right_remedy: str
+
     def read(self) -> Current:
         """The whole live state in a fixed, small number of queries."""
 
@@ -61,7 +64,10 @@ class StateReader(Protocol):
         groups mean equal passwords, compared inside the database; no password is read out."""
 
     def read_phone_rows(self, logins: Iterable[str]) -> dict[str, tuple]:
-        """Just these phones (`core.phone.LivePhone`, keyed by folded login), for conflict checks and read-back."""
+        """Just these phones (`core.phone.LivePhone`, keyed by folded login), for the read-back after apply."""
+
+    def read_phone_at(self, login: str, extension: str, server_ip: str):
+        """The phone of `login` at (extension, server_ip), or None: the check before and after one write."""
 
     def delete_right(self, user: str) -> bool | None:
         """Whether the API user may delete phones and aliases; None when it cannot be read."""

@@ -1,9 +1,10 @@
-"""Serves the sandbox's non_agent_api.php over real HTTP, on the loopback interface only.
+"""Serves the sandbox's non_agent_api.php and admin.php over real HTTP, on the loopback interface only.
 
 The sandbox's API user has a well-known password, so it is never offered
 to the network: the server binds an IPv4 loopback address or refuses to
-start. Only API_PATH answers; any other path is a 404, as on a web server
-without that file.
+start. API_PATH answers the API's calls, ADMIN_PATH the read-only admin
+screens hosted mode reads (admin_screens.py); any other path is a 404, as
+on a web server without that file.
 
 It speaks HTTP/1.1 with persistent connections, as Apache does in front of
 VICIdial: every answer carries a Content-Length and the connection stays
@@ -11,7 +12,7 @@ open for the client's next call. A connection idle for `keep_alive`
 seconds is closed (Apache's KeepAliveTimeout). On shutdown, idle
 connections close at once and calls in flight finish first.
 
-With a FaultSpec (faults.py) the API answers as a flaky server would; a
+With a FaultSpec (faults.py) the API (not the admin screens) answers as a flaky server would; a
 call the faults leave unanswered gets its connection closed without a
 byte (after a wait, for a timeout).
 """
@@ -33,6 +34,7 @@ from socketserver import ThreadingMixIn
 from typing import Any, Callable, Iterable, Iterator
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
+from .admin_screens import ADMIN_PATH, make_admin_app
 from .emulator import WsgiApp, make_app
 from .faults import FaultSpec, NoAnswer, with_faults
 from .store import SandboxError, Store, open_store
@@ -149,6 +151,9 @@ class _Handler(WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    # An answer leaves in two writes (headers, then body): without TCP_NODELAY the second waits for the
+    # client's delayed ACK, about 40 ms a call on a kept-alive connection.
+    disable_nagle_algorithm = True
     server: SandboxServer
     idle = False        # waiting for the next call
     was_cut = False     # closed by the server's shutdown while idle
@@ -234,12 +239,14 @@ class _Handler(WSGIRequestHandler):
         log.debug("sandbox: " + format, *args)
 
 
-def only_api_path(app: WsgiApp) -> WsgiApp:
-    """`app` at API_PATH; every other path answers 404."""
+def only_api_path(app: WsgiApp, admin: WsgiApp | None = None) -> WsgiApp:
+    """`app` at API_PATH (and `admin` at ADMIN_PATH); every other path answers 404."""
 
     def routed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == API_PATH:
             return app(environ, start_response)
+        if admin is not None and environ.get("PATH_INFO") == ADMIN_PATH:
+            return admin(environ, start_response)
         body = b"<html><body><h1>Not Found</h1></body></html>\n"
         start_response("404 Not Found", [("Content-type", "text/html; charset=utf-8"),
                                          ("Content-Length", str(len(body)))])
@@ -262,7 +269,7 @@ def _app(store: Store, faults: FaultSpec | None) -> WsgiApp:
     if faults is not None and faults.active:
         log.warning("sandbox: injecting faults: %s", faults)
         app = with_faults(app, faults)
-    return only_api_path(app)
+    return only_api_path(app, make_admin_app(store))
 
 
 def _http_server(store: Store, port: int, host: str, faults: FaultSpec | None,

@@ -216,7 +216,9 @@ SCHEMA: Mapping[str, Table] = {table.name: table for table in (
         _enum("ast_admin_access", "0", "1", default="0"),
         _enum("ast_delete_phones", "0", "1", default="0"),
         _enum("modify_phones", "0", "1", default="0"),
+        _enum("modify_users", "0", "1", default="0"),
         _enum("vdc_agent_api_access", "0", "1", default="0"),
+        _enum("api_only_user", "0", "1", default="0"),
         _enum("active", "Y", "N", default="Y"),
         _integer("failed_login_count", "TINYINT(3) UNSIGNED", 0),
         _datetime("last_login_date", "2001-01-01 00:00:01"),
@@ -290,6 +292,8 @@ class Store(Protocol):
 
     def fetch_one(self, table: str, columns: Sequence[str], where: Mapping[str, Any]) -> Row | None: ...
 
+    def fetch_all(self, table: str, columns: Sequence[str], order_by: Sequence[str] = ()) -> list[Row]: ...
+
     def insert(self, table: str, values: Mapping[str, Any]) -> None: ...
 
     def insert_many(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
@@ -353,6 +357,12 @@ class _SqlStore(ABC):
         condition, params = self._where(SCHEMA[table], where, {})
         rows = self._rows(f"SELECT {', '.join(names)} FROM {table}{condition} LIMIT 1", params)
         return dict(zip(columns, rows[0])) if rows else None
+
+    def fetch_all(self, table: str, columns: Sequence[str], order_by: Sequence[str] = ()) -> list[Row]:
+        """Every row of `table` (the admin screens' list pages), ordered by `order_by`."""
+        names = self._names(SCHEMA[table], columns)
+        order = f" ORDER BY {', '.join(self._names(SCHEMA[table], order_by))}" if order_by else ""
+        return [dict(zip(columns, row)) for row in self._rows(f"SELECT {', '.join(names)} FROM {table}{order}", ())]
 
     def insert(self, table: str, values: Mapping[str, Any]) -> None:
         """One row; DuplicateRow when a unique key refuses it (nothing is then written)."""
@@ -689,6 +699,7 @@ def _create_and_seed(store: Store, seed: _Seed, api_user: str, api_pass: str,
     store.insert("vicidial_users", {
         "user": api_user, "pass": api_pass, "full_name": "aliassync sandbox API user", "user_level": 9,
         "user_group": "ADMIN", "ast_admin_access": "1", "ast_delete_phones": "1", "modify_phones": "1",
+        "modify_users": "1",
         "vdc_agent_api_access": "1", "active": "Y"})
     for agent in users:
         store.insert("vicidial_users", {

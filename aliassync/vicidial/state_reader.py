@@ -30,7 +30,7 @@ from .. import redaction
 from ..bulk import collector_paused
 from ..errors import TargetError
 from ..core.model import Current, LiveAlias, Phone, fold
-from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone
+from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone, at_key
 from ..retry import READS, Backoff, retrying
 
 log = logging.getLogger("aliassync.state")
@@ -162,6 +162,8 @@ class SqlStateReader:
     driver's parameter marker. `queries` counts the statements run, so
     tests and benchmarks can prove the cost does not grow with the state.
     """
+
+    delete_right_remedy = "grant SELECT on that column to the read-only account"
 
     def __init__(self, connect: Callable[[], Any], placeholder: str, description: str,
                  errors: tuple[type[BaseException], ...] = (), retry: Backoff = READS,
@@ -366,6 +368,10 @@ class SqlStateReader:
                 if fold(phone.login) in wanted:   # not a login the collation pads or folds further
                     phones.append(phone)
         return _by_login(phones)
+
+    def read_phone_at(self, login: str, extension: str, server_ip: str) -> LivePhone | None:
+        """The phone of `login` at (extension, server_ip), or None (one query, by login)."""
+        return at_key(self.read_phone_rows([login]).get(fold(login), ()), extension, server_ip)
 
     def close(self) -> None:
         if self._connection is not None:

@@ -227,7 +227,7 @@ class Applier:
     def _live(self, action: Action):
         """The row the action is about, read just before or after the write."""
         if action.resource == "phone":
-            return phone_kind.row_for(action, self.reader.read_phone_rows([action.name]).get(fold(action.name), ()))
+            return self.reader.read_phone_at(action.name, *phone_kind.action_key(action))
         return self.reader.read_aliases([action.name]).get(fold(action.name))
 
     def _wait(self, seconds: float, until: threading.Event) -> bool:
@@ -392,7 +392,7 @@ class Applier:
         if right is None:
             raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but whether "
                                f"API user {user} may delete cannot be read (vicidial_users.ast_delete_phones); "
-                               "grant SELECT on that column to the read-only account")
+                               f"{self.reader.delete_right_remedy}")
         if not right:
             raise RefusedError(f"apply refused, nothing written: the plan deletes {deletes}, but API user "
                                f"{user} may not delete {what} (vicidial_users.ast_delete_phones is not 1)")

@@ -6,14 +6,16 @@ VICIdial, whose password must never reach an emulator. A real target
 needs its settings from the environment or the matching options; a
 missing one is an error naming it, never a fall back to the sandbox.
 Secrets read here are registered, each with a label naming it, before
-anything is read or sent.
+anything is read or sent. The live state is read from exactly one place:
+VICIdial's database (ALIASSYNC_DB_URL) or, on a hosted dialer, its admin
+screens (ALIASSYNC_ADMIN_URL).
 """
 from __future__ import annotations
 
 import os
 import sqlite3
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import httpx
 
@@ -23,6 +25,9 @@ from ..errors import ConfigError
 from ..vicidial.state_reader import SqlStateReader
 from ..core.target import Target
 from ..vicidial.api import ApiClient, ApiWriter, public_url, split_credentials
+
+if TYPE_CHECKING:
+    from ..vicidial.admin_reader import AdminScreenReader
 
 SANDBOX_URL = "http://sandbox/vicidial/non_agent_api.php"
 SANDBOX_USER = "6666"
@@ -36,6 +41,7 @@ class TargetOptions:
     api_user: str | None = None
     api_pass_file: str | None = None
     db_url_file: str | None = None
+    admin_url: str | None = None
     source: str = "aliassync"
 
 
@@ -134,14 +140,46 @@ def _mysql_reader(url: str) -> SqlStateReader:
     return SqlStateReader(connect, "%s", f"database {parts.public}", errors=(pymysql.MySQLError,))
 
 
-def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool, writes: bool) -> Target:
+def _admin_reader(url: str, options: TargetOptions, env: Mapping[str, str]) -> "AdminScreenReader":
+    """Hosted mode: the state read through admin.php's screens, logged in as the API user."""
+    from ..vicidial.admin_reader import AdminScreenReader
+
+    bare_url, _ = split_credentials(url)   # a `user:pass@` is registered as a secret; the API user logs in
+    try:
+        usable = httpx.URL(bare_url).scheme in ("http", "https") and not httpx.URL(bare_url).query
+    except httpx.InvalidURL:
+        usable = False
+    if not usable:
+        raise ConfigError(f"admin URL must be an http:// or https:// URL of admin.php without a query: "
+                          f"{public_url(url)}")
+    user = _setting(options.api_user, env, "ALIASSYNC_API_USER", "--api-user")
+    password = _secret(options.api_pass_file, env, "ALIASSYNC_API_PASS", "--api-pass-file", "API password")
+    return AdminScreenReader(bare_url, user, password)
+
+
+def _state_reader(options: TargetOptions, env: Mapping[str, str]) -> "SqlStateReader | AdminScreenReader":
+    """The reader of exactly one state source: VICIdial's database, or its admin screens (hosted mode)."""
+    admin_url = options.admin_url if options.admin_url is not None else env.get("ALIASSYNC_ADMIN_URL")
+    db_given = bool(options.db_url_file or env.get("ALIASSYNC_DB_URL"))
+    if admin_url and db_given:
+        raise ConfigError("both ALIASSYNC_DB_URL and ALIASSYNC_ADMIN_URL are set (or --db-url-file and --admin-url "
+                          "given); set exactly one: the live state is read from VICIdial's database or from its "
+                          "admin screens, never both")
+    if admin_url:
+        return _admin_reader(admin_url, options, env)
+    if not db_given:
+        raise ConfigError("neither ALIASSYNC_DB_URL nor ALIASSYNC_ADMIN_URL is set (or pass --db-url-file or "
+                          "--admin-url); set exactly one: where aliassync reads the live state, VICIdial's "
+                          "database or, on a hosted dialer, its admin screens; to try it without a VICIdial, "
+                          "use --sandbox PATH")
     db_url = (_read_secret_file(options.db_url_file, "database URL") if options.db_url_file
               else env.get("ALIASSYNC_DB_URL"))
-    if not db_url:
-        raise ConfigError("ALIASSYNC_DB_URL is not set (or pass --db-url-file); aliassync reads the live "
-                          "aliases from VICIdial's database; to try it without a VICIdial, use --sandbox PATH")
     redaction.register(db_url, "database URL")
-    reader = _mysql_reader(db_url)
+    return _mysql_reader(db_url)
+
+
+def _real(options: TargetOptions, env: Mapping[str, str], needs_api: bool, writes: bool) -> Target:
+    reader = _state_reader(options, env)
     api_url = options.api_url if options.api_url is not None else env.get("ALIASSYNC_API_URL")
     if api_url:
         split_credentials(api_url)   # registers a `user:pass@` password before anything is read

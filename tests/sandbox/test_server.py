@@ -32,7 +32,8 @@ def test_serves_post_and_get_on_loopback_then_stops(sandbox_path) -> None:
                                                 "alias_name": "Sales floor", "phone_logins": "100a,100b"})
             probe = client.get(API_PATH, params={**CREDENTIALS, "function": "update_phone_alias",
                                                  "alias_id": "sales1", "delete_alias": "N"})
-            elsewhere = client.post("/vicidial/admin.php", data=CREDENTIALS)
+            elsewhere = client.post("/vicidial/user_stats.php", data=CREDENTIALS)
+            admin = client.get("/vicidial/admin.php")   # served too (admin_screens.py): it wants basic auth
 
     assert urlsplit(base_url).hostname == "127.0.0.1"
     assert (added.status_code, added.headers["content-type"], added.text) == (
@@ -40,6 +41,7 @@ def test_serves_post_and_get_on_loopback_then_stops(sandbox_path) -> None:
         "SUCCESS: add_phone_alias PHONE ALIAS HAS BEEN ADDED - 6666|sales1|Sales floor|100a,100b\n")
     assert probe.text == "NOTICE: update_phone_alias NO UPDATES DEFINED: |6666|\n"
     assert elsewhere.status_code == 404
+    assert (admin.status_code, admin.headers["www-authenticate"]) == (401, 'Basic realm="VICI-PROJECTS"')
     with pytest.raises(httpx.ConnectError):
         httpx.post(base_url + API_PATH, data={"function": "version"}, timeout=2)
 
@@ -61,7 +63,7 @@ def test_one_client_makes_all_its_calls_over_one_connection(sandbox_path) -> Non
     with sandbox_server(sandbox_path) as server:
         with httpx.Client(base_url=server.url, timeout=5) as client:
             answers = [client.post(API_PATH, data=VERSION_CALL),
-                       client.post("/vicidial/admin.php", data={**CREDENTIALS, "function": "version"}),
+                       client.post("/vicidial/user_stats.php", data={**CREDENTIALS, "function": "version"}),
                        client.head(API_PATH, params=VERSION_CALL),
                        client.post(API_PATH, data={**CREDENTIALS, "function": "add_phone_alias",
                                                    "alias_id": "sales1", "alias_name": "Sales floor",
@@ -199,5 +201,6 @@ def test_serve_says_it_serves_only_once_the_port_takes_connections(sandbox_path)
         process.terminate()
         process.communicate(timeout=10)
 
-    assert line == f"serving sandbox {sandbox_path} on http://127.0.0.1:{port}{API_PATH} (Ctrl-C stops)\n"
+    assert line == (f"serving sandbox {sandbox_path} on http://127.0.0.1:{port}{API_PATH} and "
+                    f"http://127.0.0.1:{port}/vicidial/admin.php (Ctrl-C stops)\n")
     assert answer.text.startswith("VERSION: 2.14-202|")
