@@ -33,4 +33,7 @@ EQUIVALENT: dict[str, str] = {
         "its only caller tests the answer for truth, where None and False are the same",
     "aliassync/output/planfile.py:_plan_marker:return:value->None:return False#2":
         "its only caller tests the answer for truth, where None and False are the same",
+    "aliassync/core/planner.py:_with_phones:boolean:and->or:a.kind == 'create' and any((key.startswith('delete:phone:...#1":
+        "only a create waits for a phone delete, so every phone action depending on one is a create: `or` adds the "
+        "logins of plain creates, which have no delete for the display order to move",
 }

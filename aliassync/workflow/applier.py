@@ -274,14 +274,15 @@ class Applier:
                 if tracked.lost is not None:   # a resend: the first write's answer was lost, and it did not land
                     return ActionResult(action, "failed", f"{tracked.lost}; read back: not written; not sent again: "
                                         f"{error}", stop=True, attempts=tracked.attempts)
-                return ActionResult(action, "failed", f"not sent: {error}", stop=True, attempts=tracked.attempts)
+                return ActionResult(action, "failed", f"not sent: {error}", stop=True)   # a first send: none made
             took = self._clock() - started
             if outcome.status == "success":
                 return ActionResult(action, "done", outcome.answer, attempts=attempts)
             if outcome.status == "refused" and outcome.sent:
-                if tracked.uncertain is None and not outcome.settle_by_state:
+                # (a lost answer is settled, or moved to `tracked.lost`, before anything is sent again)
+                if not outcome.settle_by_state:
                     return ActionResult(action, "failed", outcome.answer, stop=outcome.fatal, attempts=attempts)
-                return replace(self._settle_refusal(action, outcome.answer, tracked), stop=outcome.fatal)
+                return self._settle_refusal(action, outcome.answer, tracked)   # never fatal: it is about the state
             if outcome.status == "unknown":
                 tracked.uncertain = f"outcome unknown ({outcome.answer})"
                 live, settled = self._settle(action, took)
@@ -336,7 +337,7 @@ class Applier:
         """A refusal after a lost answer, or one that depends on the state: the state decides."""
         live = self._live(action)
         attempts = tracked.attempts
-        earlier = tracked.uncertain or tracked.lost
+        earlier = tracked.lost
         if _matches(live, action):
             if earlier is not None:
                 message = f"{earlier}; the resend was refused ({answer}): read back: as asked, so the first write landed"

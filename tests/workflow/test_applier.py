@@ -392,7 +392,7 @@ def test_a_refusal_about_the_state_is_settled_by_the_state():
 
         vicidial.write = refused
         (result,) = apply(vicidial, the_plan).results
-        assert (result.status, result.message) == (status, message)
+        assert (result.status, result.message, result.attempts) == (status, message, 1)
 
 
 def test_a_password_that_cannot_be_read_at_send_time_sends_nothing_and_stops_the_run():
