@@ -12,7 +12,7 @@ inside the database or sent to the API.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping, Sequence
+from typing import Iterable, Literal, Mapping, Sequence
 
 from .model import Current, Location, PhoneSettings, fold, matches_any
 from .plan import Action
@@ -365,6 +365,17 @@ def action_key(action: Action) -> tuple[str, str]:
     where it will be."""
     where = action.before if action.before is not None else action.after
     return (fold(where.extension), where.server_ip)
+
+
+def by_login(phones: Iterable[LivePhone]) -> dict[str, tuple[LivePhone, ...]]:
+    """Phones by folded login, as every reader returns them; the phones sharing a login (VICIdial does
+    not forbid it) in a fixed order: by server, then extension."""
+    grouped: dict[str, list[LivePhone]] = {}
+    for phone in phones:
+        grouped.setdefault(fold(phone.login), []).append(phone)
+    return {login: tuple(group) if len(group) == 1 else
+            tuple(sorted(group, key=lambda p: (p.server_ip, fold(p.extension), p.extension)))
+            for login, group in grouped.items()}
 
 
 def at_key(rows: Sequence[LivePhone], extension: str, server_ip: str) -> LivePhone | None:

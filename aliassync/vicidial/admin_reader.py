@@ -53,7 +53,7 @@ import httpx
 from .. import __version__, redaction
 from ..bulk import collector_paused
 from ..core.model import Current, LiveAlias, Phone, fold
-from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone
+from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone, by_login
 from ..errors import TargetError
 from ..retry import READS, Backoff, retrying
 from .api import DEFAULT_TIMEOUT, public_url
@@ -380,13 +380,13 @@ class AdminScreenReader:
         phones = [LivePhone(p.login, p.extension, p.server_ip, p.fields, p.secrets_match) for p in pages]
         self._groups = _numbered(pages)
         del key
-        by_login = _by_login(phones)
+        grouped = by_login(phones)
         log.info("state: %d phones (%d logins) and %d servers read from %s; %d declared passwords compared in "
-                 "memory, none kept", len(phones), len(by_login), len(servers), self.description,
+                 "memory, none kept", len(phones), len(grouped), len(servers), self.description,
                  sum(len(p.secrets_match) for p in phones))
         log.info("state: %d requests to admin.php for the phones (the server list and %d phone pages); %d in all",
                  self.requests - before, len(keys), self.requests)
-        return by_login, servers
+        return grouped, servers
 
     def read_templates(self) -> frozenset[str] | None:
         """No admin screen this reader uses lists the conf templates: VICIdial's own check applies."""
@@ -414,7 +414,7 @@ class AdminScreenReader:
         phones = [LivePhone(p.login, p.extension, p.server_ip, p.fields)
                   for p in self._pages(candidates, gone_ok=True) if fold(p.login) in wanted]
         log.debug("state: %d phones read back, %d requests to admin.php so far", len(phones), self.requests)
-        return _by_login(phones)
+        return by_login(phones)
 
     def read_phone_at(self, login: str, extension: str, server_ip: str) -> LivePhone | None:
         """The phone of `login` at (extension, server_ip), or None: its one page, for the check before
@@ -567,11 +567,3 @@ def _numbered(pages: list[_PhonePage]) -> dict[tuple[str, str, str], dict[str, t
     return groups
 
 
-def _by_login(phones: Iterable[LivePhone]) -> dict[str, tuple[LivePhone, ...]]:
-    """As the database reader groups them: by folded login, the phones sharing one by server, then extension."""
-    grouped: dict[str, list[LivePhone]] = {}
-    for phone in phones:
-        grouped.setdefault(fold(phone.login), []).append(phone)
-    return {login: tuple(group) if len(group) == 1 else
-            tuple(sorted(group, key=lambda p: (p.server_ip, fold(p.extension), p.extension)))
-            for login, group in grouped.items()}

@@ -30,7 +30,7 @@ from .. import redaction
 from ..bulk import collector_paused
 from ..errors import TargetError
 from ..core.model import Current, LiveAlias, Phone, fold
-from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone, at_key
+from ..core.phone import COLUMNS, SECRET_COLUMNS, LivePhone, at_key, by_login
 from ..retry import READS, Backoff, retrying
 
 log = logging.getLogger("aliassync.state")
@@ -141,14 +141,6 @@ def _live_phone(row: tuple, secrets_match: Mapping[str, bool] | None = None) -> 
     return LivePhone(row[0], row[1], row[2], dict(zip(COLUMNS, row[3:])), secrets_match or {})
 
 
-def _by_login(phones: Iterable[LivePhone]) -> dict[str, tuple[LivePhone, ...]]:
-    """Phones by folded login; the phones sharing one in a fixed order (server, then extension)."""
-    grouped: dict[str, list[LivePhone]] = {}
-    for phone in phones:
-        grouped.setdefault(fold(phone.login), []).append(phone)
-    return {login: tuple(group) if len(group) == 1 else
-            tuple(sorted(group, key=lambda p: (p.server_ip, fold(p.extension), p.extension)))
-            for login, group in grouped.items()}
 
 
 def _phones(rows: Iterable[tuple]) -> list[Phone]:
@@ -309,11 +301,11 @@ class SqlStateReader:
             else:
                 found = matches.get(row[:3], {})
                 phones.append(_live_phone(row, {field: found.get(field, False) for field in wanted}))
-        by_login = _by_login(phones)
+        grouped = by_login(phones)
         log.info("state: %d phones (%d logins) and %d servers read from %s; %d declared passwords compared "
-                 "inside the database", len(phones), len(by_login), len(servers), self.description,
+                 "inside the database", len(phones), len(grouped), len(servers), self.description,
                  sum(len(phone.secrets_match) for phone in phones))
-        return by_login, servers
+        return grouped, servers
 
     def read_templates(self) -> frozenset[str] | None:
         """The conf template ids a phone may name (folded, as VICIdial compares them); None when the
@@ -367,7 +359,7 @@ class SqlStateReader:
                 phone = _live_phone(tuple(_text(value) for value in row))
                 if fold(phone.login) in wanted:   # not a login the collation pads or folds further
                     phones.append(phone)
-        return _by_login(phones)
+        return by_login(phones)
 
     def read_phone_at(self, login: str, extension: str, server_ip: str) -> LivePhone | None:
         """The phone of `login` at (extension, server_ip), or None (one query, by login)."""
