@@ -107,9 +107,39 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
 
 
+def version_text() -> str:
+    """`aliassync --version`: what a bug report needs, the versions of aliassync, Python and the libraries
+    it runs on, and whether PyYAML's C loader (the fast one) is in use."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import yaml
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    loader = "C loader" if getattr(yaml, "__with_libyaml__", False) else "pure-Python loader (slower)"
+    return (f"aliassync {__version__}\nPython {sys.version.split()[0]}\nPyYAML {yaml.__version__} ({loader})\n"
+            f"httpx {installed('httpx')}\nPyMySQL {installed('PyMySQL')}\njsonschema {installed('jsonschema')}")
+
+
+class _Version(argparse.Action):
+    """--version, printed line by line (argparse's own would fold the lines into one)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aliassync", description="VICIdial phone aliases as code.")
-    parser.add_argument("--version", action="version", version=f"aliassync {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the versions of aliassync, Python and its "
+                        "libraries (what a bug report needs) and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("validate", help="check desired-state files offline")

@@ -275,3 +275,21 @@ def test_fail_fast_and_concurrency_reach_the_applier(sandbox, capsys, monkeypatc
     code, _, _ = run(capsys, "apply", str(EXAMPLES / "aliases.yaml"), "--sandbox", sandbox, "--yes", *flags)
     assert code == 0
     assert [(o.fail_fast, o.workers) for o in given] == [(fail_fast, workers)]
+
+
+def test_version_says_what_a_bug_report_needs(capsys):
+    import platform
+
+    import httpx
+    import yaml
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["--version"])
+    assert stopped.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    from aliassync import __version__
+
+    loader = "C loader" if yaml.__with_libyaml__ else "pure-Python loader (slower)"
+    assert lines[:4] == [f"aliassync {__version__}", f"Python {platform.python_version()}",
+                         f"PyYAML {yaml.__version__} ({loader})", f"httpx {httpx.__version__}"]
+    assert [line.split()[0] for line in lines[4:]] == ["PyMySQL", "jsonschema"]
