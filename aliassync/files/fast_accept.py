@@ -28,6 +28,7 @@ near every rule.
 """
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any, Callable
 
@@ -42,6 +43,12 @@ TEXT_IGNORES = frozenset({"properties", "additionalProperties", "required", "pro
                           "maxProperties", "items", "minItems", "maxItems", "minimum", "maximum"})
 
 Check = Callable[[Any], bool]
+# The size bounds: which values each applies to (others pass it), and how the size must compare.
+SIZES: dict[str, tuple[type, Callable[[int, int], bool]]] = {
+    "minLength": (str, operator.ge), "maxLength": (str, operator.le),
+    "minItems": (list, operator.ge), "maxItems": (list, operator.le),
+    "minProperties": (dict, operator.ge), "maxProperties": (dict, operator.le),
+}
 
 
 class Unsure(Exception):
@@ -241,11 +248,9 @@ class _Compiler:
         if keyword == "pattern":
             search = re.compile(value).search
             return lambda v: not isinstance(v, str) or search(v) is not None
-        if keyword in ("minLength", "maxLength"):
-            bound = value
-            if keyword == "minLength":
-                return lambda v: not isinstance(v, str) or len(v) >= bound
-            return lambda v: not isinstance(v, str) or len(v) <= bound
+        if keyword in SIZES:
+            kind, holds = SIZES[keyword]
+            return lambda v: not isinstance(v, kind) or holds(len(v), value)
         if keyword in ("enum", "const"):
             literals = tuple(_literal(item) for item in (value if keyword == "enum" else [value]))
             return lambda v: any(_equal(v, literal) for literal in literals)
@@ -275,11 +280,6 @@ class _Compiler:
         if keyword == "required":
             names = tuple(value)
             return lambda v: not isinstance(v, dict) or all(name in v for name in names)
-        if keyword in ("minProperties", "maxProperties"):
-            bound = value
-            if keyword == "minProperties":
-                return lambda v: not isinstance(v, dict) or len(v) >= bound
-            return lambda v: not isinstance(v, dict) or len(v) <= bound
         if keyword == "propertyNames":
             names = self.text_check(value, known_text=True) or self.compile(value)
 
@@ -298,11 +298,6 @@ class _Compiler:
                 raise Unsupported("items as a list")
             item = self.compile(value)
             return lambda v: not isinstance(v, list) or all(item(element) for element in v)
-        if keyword in ("minItems", "maxItems"):
-            bound = value
-            if keyword == "minItems":
-                return lambda v: not isinstance(v, list) or len(v) >= bound
-            return lambda v: not isinstance(v, list) or len(v) <= bound
         if keyword in ("minimum", "maximum"):
             bound = value
             number = _type_check("number")
