@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 from . import __version__, redaction
 from .core.model import shown
 from .errors import AliassyncError, ConfigError, LoadError, RefusedError
-from .output import drift, render, results
+from .output import drift, render, results, show
 from .output.progress import Progress
 from .workflow.applier import DEFAULT_SETTLE, ApplyOptions, Interruption
 from .workflow.manager import Manager, check_writable
@@ -136,6 +136,12 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+def _add_details_url(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--details-url", metavar="URL",
+                   help="where the whole output can be read (a CI run's page); markdown names it "
+                        "when it has to be cut to fit a pull-request comment")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="aliassync", description="VICIdial phone aliases as code.")
     parser.add_argument("--version", action=_Version, help="show the versions of aliassync, Python and its "
@@ -157,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-unmanaged", action="store_true",
                    help="list live aliases left alone by name, not just their count")
     p.add_argument("--out", metavar="PLAN", help="also save the plan, for 'aliassync apply PLAN'")
+    _add_details_url(p)
     _add_target_options(p)
     _add_common(p)
 
@@ -178,13 +185,22 @@ def build_parser() -> argparse.ArgumentParser:
                         f"may be sent again, counted from the send (default {DEFAULT_SETTLE:g})")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
                    help="how to show the plan before applying")
+    _add_details_url(p)
     _add_target_options(p)
     _add_common(p)
 
     p = commands.add_parser("drift", help="read-only check: does the live system match the files?")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_details_url(p)
     _add_target_options(p)
+    _add_common(p)
+
+    p = commands.add_parser("show", help="show a saved plan, or a plan or drift printed as JSON, again "
+                                         "(offline: the dialer is not read)")
+    p.add_argument("path", metavar="FILE", help="a plan saved with plan --out, or what --format json printed")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    _add_details_url(p)
     _add_common(p)
 
     p = commands.add_parser("export", help="write the live aliases as a desired-state file")
@@ -263,7 +279,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "json":
         _out(render.render_json({**document, "saved_plan": saved} if saved else document))
     else:
-        _out(render.render(document, args.format))
+        _out(render.render(document, args.format, args.details_url))
         if saved:
             _out(f"Saved plan: {saved['path']} ({saved['checksum']}); apply it with: "
                  f"aliassync apply {saved['path']} --checksum {saved['checksum']}\n")
@@ -272,9 +288,19 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     document = _manager(args).drift(args.paths)
-    renderers = {"text": drift.render_text, "markdown": drift.render_markdown, "json": render.render_json}
-    _out(renderers[args.format](document))
+    if args.format == "json":
+        _out(render.render_json(document))
+    else:
+        _out(drift.RENDERERS[args.format](document, details_url=args.details_url))
     return EXIT_CHANGES if document["drift"] else EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    kept = show.read(args.path)
+    _out(show.show(kept, args.format, args.details_url))
+    if kept.checksum and args.format != "json":
+        _out(f"Saved plan: {args.path} ({kept.checksum})\n")
+    return EXIT_OK
 
 
 def _confirm(count: int, target: str, yes: bool) -> None:
@@ -343,7 +369,7 @@ def _apply(args: argparse.Namespace, manager: Manager, target, source, outcome: 
     outcome["plan_checksum"] = planned.checksum
     outcome["document"] = planned.document
     if args.format != "json":
-        _out(render.render(planned.document, args.format))
+        _out(render.render(planned.document, args.format, args.details_url))
     if not planned.plan.has_changes:
         return EXIT_OK
     progress = Progress(len(planned.plan.actions), sys.stderr, bar=sys.stderr.isatty() and not args.quiet)
@@ -460,6 +486,7 @@ COMMANDS = {
     "apply": cmd_apply,
     "drift": cmd_drift,
     "export": cmd_export,
+    "show": cmd_show,
     "sandbox": cmd_sandbox,
 }
 

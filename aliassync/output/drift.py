@@ -99,7 +99,7 @@ def _in_sync(document: dict[str, Any]) -> str:
     return f"In sync: {summary['in_sync']} declared aliases{tail} match the dialer."
 
 
-def render_text(document: dict[str, Any]) -> str:
+def render_text(document: dict[str, Any], details_url: str | None = None) -> str:
     entries = document["drift"]
     lines = [f"  {e['status']}: {subject_shown(e)}: {e['detail']}" for e in entries]
     if document["warnings"]:
@@ -108,7 +108,7 @@ def render_text(document: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: dict[str, Any], details_url: str | None = None) -> str:
     entries = document["drift"]
     out = [DRIFT_MARKER, "### aliassync drift", ""]
     warnings = warning_items(document)
@@ -121,3 +121,6 @@ def render_markdown(document: dict[str, Any]) -> str:
     out += [f"**{_differ(entries)}.**", "", f"| {heading} | drift | detail |", "| --- | --- | --- |"]
     out += [f"| {subject_shown(e, '`')} | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
     return "\n".join(out + warnings) + "\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown}

@@ -210,23 +210,39 @@ def _action(entry: dict[str, Any]) -> Action:
         depends_on=tuple(entry["depends_on"]))
 
 
-def load(path: str, expected_checksum: str | None = None) -> SavedPlan:
-    """A saved plan, checked for integrity, for this version of the tool, and against the
-    checksum the pipeline carried from the plan job (`apply --checksum`), if given."""
+def read_json(path: str) -> Any:
+    """A JSON file a run wrote (saved plan or `--format json` output), or one line saying why not."""
     try:
         with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+            return json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         detail = exc.strerror if isinstance(exc, OSError) else exc
         raise PlanFileError(f"{path}: not a readable aliassync plan file ({detail})") from None
+
+
+def is_saved_plan(data: Any) -> bool:
+    return isinstance(data, dict) and MARKER in data
+
+
+def checked(path: str, data: Any, expected_checksum: str | None = None) -> tuple[dict[str, Any], str]:
+    """A saved plan's content without its checksum, and the checksum, once both are known good:
+    the file is one this format wrote, unchanged since, and the one the pipeline pinned, if it did."""
     if not isinstance(data, dict) or data.get(MARKER) != FORMAT:
         raise PlanFileError(f"{path}: not an aliassync plan file (format {FORMAT})")
+    data = dict(data)
     checksum = data.pop("checksum", None)
     if checksum != _sha256(_canonical(data)):
         raise PlanFileError(f"{path}: checksum mismatch: the plan file was changed after it was written")
     if expected_checksum is not None and checksum != expected_checksum:
         raise PlanFileError(f"{path}: its checksum is {checksum}, not {expected_checksum} as --checksum asks: "
                             "this is not the plan that was reviewed; nothing written")
+    return data, checksum
+
+
+def load(path: str, expected_checksum: str | None = None) -> SavedPlan:
+    """A saved plan, checked for integrity, for this version of the tool, and against the
+    checksum the pipeline carried from the plan job (`apply --checksum`), if given."""
+    data, checksum = checked(path, read_json(path), expected_checksum)
     if data["aliassync_version"] != __version__:
         raise PlanFileError(f"{path}: made by aliassync {data['aliassync_version']}, this is {__version__}; "
                             "plan again with this version")

@@ -223,7 +223,7 @@ def warning_items(document: dict[str, Any]) -> list[str]:
     return [f"- {subject_shown(w, '`')}: {w['message']}" for w in document["warnings"]]
 
 
-def render_text(document: dict[str, Any]) -> str:
+def render_text(document: dict[str, Any], details_url: str | None = None) -> str:
     out: list[str] = []
     if document["vicidial_version"] or document["target"]:
         parts = [p for p in (document["target"], document["vicidial_version"] and
@@ -247,7 +247,7 @@ def render_text(document: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_markdown(document: dict[str, Any]) -> str:
+def render_markdown(document: dict[str, Any], details_url: str | None = None) -> str:
     out = [PR_COMMENT_MARKER, "### aliassync plan", ""]
     if document["vicidial_version"] or document["target"]:
         out.append(f"Target: `{document['target']}` · VICIdial `{document['vicidial_version']}`")
@@ -286,8 +286,11 @@ def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdown}
+RENDERERS = {"text": render_text, "markdown": render_markdown}
 
 
-def render(document: dict[str, Any], fmt: str) -> str:
-    return RENDERERS[fmt](document)
+def render(document: dict[str, Any], fmt: str, details_url: str | None = None) -> str:
+    """`details_url`: where the whole plan can be read, named when the markdown has to be cut."""
+    if fmt == "json":
+        return render_json(document)
+    return RENDERERS[fmt](document, details_url=details_url)
