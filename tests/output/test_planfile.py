@@ -147,7 +147,7 @@ def test_a_saved_plan_applied_once_is_refused_the_second_time_as_already_applied
 
 
 def test_the_checksum_is_the_documented_one_anyone_can_recompute(tmp_path):
-    # README: SHA-256 of the JSON object without `checksum`, sorted keys, no spaces, ASCII.
+    # docs/commands.md (saved plans): SHA-256 of the JSON object without `checksum`, sorted keys, no spaces, ASCII.
     import hashlib
 
     the_plan, current, _ = mixed_plan()
@@ -156,7 +156,7 @@ def test_the_checksum_is_the_documented_one_anyone_can_recompute(tmp_path):
     assert data.pop("checksum") == checksum
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert checksum == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-    data["target"] = "sandbox é"    # non-ASCII escaped, as the README says
+    data["target"] = "sandbox é"    # non-ASCII escaped, as docs/commands.md says
     assert planfile._canonical(data) == json.dumps(data, sort_keys=True, separators=(",", ":")).encode("ascii")
 
 

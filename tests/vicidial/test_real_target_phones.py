@@ -1,8 +1,8 @@
 """Phones and stations on a real target: the onboarding job of
 tests/test_phones_end_to_end.py, but the CLI writes through the API emulator
 over HTTP on 127.0.0.1, the emulator stores in MariaDB, and the CLI reads the
-state with a read-only database account holding exactly the grants README.md
-lists for files that declare phones (so a missing grant in the README fails
+state with a read-only database account holding exactly the grants docs/security.md
+lists for files that declare phones (so a missing grant in the docs fails
 here, as it would on a real VICIdial).
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from aliassync.sandbox.server import API_PATH, running_sandbox
 from aliassync.sandbox.store import init_mysql, open_store
 from aliassync.vicidial.db_url import parse_db_url
 
-README = Path(__file__).parents[2] / "README.md"
+SECURITY = Path(__file__).parents[2] / "docs" / "security.md"
 SERVERS = [{"server_ip": "10.10.10.15", "server_id": "agent1"},
            {"server_ip": "10.10.10.16", "server_id": "agent2"},
            {"server_ip": "10.10.10.17", "server_id": "agent3"}]
@@ -49,12 +49,12 @@ def cluster(servers: str) -> str:
     return DEFAULTS + f"servers:\n{servers}stations:\n{STATIONS}"
 
 
-def readme_grants() -> list[str]:
-    """The read-only account's grants for files that declare phones, as README.md lists them.
+def documented_grants() -> list[str]:
+    """The read-only account's grants for files that declare phones, as docs/security.md lists them.
 
-    The first block's `phones` line is replaced by the second block's (the README says so).
+    The first block's `phones` line is replaced by the second block's (the page says so).
     """
-    text = README.read_text(encoding="utf-8")
+    text = SECURITY.read_text(encoding="utf-8")
     blocks = [block.split("```", 1)[0] for block in text.split("```sql\n")[1:]]
     grants = [[line for line in block.splitlines() if line.startswith("GRANT ")] for block in blocks]
     aliases_only, with_phones = grants[0], grants[1]
@@ -64,11 +64,11 @@ def readme_grants() -> list[str]:
 
 @pytest.fixture
 def dialer(mariadb_url, monkeypatch, tmp_path):
-    """MariaDB holding three agent servers and a hand-made phone, the emulator on it, a README-granted reader."""
+    """MariaDB holding three agent servers and a hand-made phone, the emulator on it, a reader granted as docs/security.md says."""
     init_mysql(mariadb_url, HAND_MADE, api_user="apiuser", api_pass=API_PASS, servers=SERVERS)
     parts = parse_db_url(mariadb_url)
     reader = f"ro_{secrets.token_hex(4)}"
-    grants = readme_grants()
+    grants = documented_grants()
     admin = pymysql.connect(host=parts.host, port=parts.port, user=parts.user, password=parts.password,
                             autocommit=True)
     with closing(admin), admin.cursor() as cursor:
