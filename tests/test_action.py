@@ -426,3 +426,11 @@ def test_the_steps_install_then_run_the_script_upload_and_then_fail():
         if key.startswith("INPUT_"):
             assert value == f"${{{{ inputs.{key[6:].lower().replace('_', '-')} }}}}"
     assert run_env["GH_TOKEN"] == "${{ inputs.github-token }}"
+
+
+def test_the_script_finds_comments_by_the_markers_aliassync_writes():
+    from aliassync.output.drift import DRIFT_MARKER as written_drift
+    from aliassync.output.render import PR_COMMENT_MARKER as written_plan
+
+    text = SCRIPT.read_text()
+    assert f'PLAN_MARKER = "{written_plan}"' in text and f'DRIFT_MARKER = "{written_drift}"' in text
