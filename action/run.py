@@ -26,6 +26,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -59,7 +60,11 @@ class UsageError(Exception):
     """An input the action cannot work with: one ::error line, exit 1."""
 
 
+WRITTEN: set[str] = set()       # the outputs this run has written
+
+
 def set_output(name: str, value: str) -> None:
+    WRITTEN.add(name)
     path = env("GITHUB_OUTPUT")
     if not path:
         return
@@ -103,16 +108,22 @@ def requirement(version: str, action_path: str) -> str:
 
 
 def install() -> int:
-    venv = Path(env("RUNNER_TEMP", "/tmp")) / "aliassync-venv"
-    spec = requirement(env("INPUT_VERSION"), env("GITHUB_ACTION_PATH", str(Path(__file__).resolve().parent.parent)))
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = venv / "bin" / "pip"
-    subprocess.run([str(pip), "install", "--quiet", "--disable-pip-version-check", spec], check=True)
+    """aliassync in its own venv (the runner's Python stays as the workflow left it), put on PATH for the
+    steps that follow; a second use of the action in the job with the same version installs nothing."""
+    venv = Path(env("RUNNER_TEMP") or tempfile.gettempdir()) / "aliassync-venv"
+    bin_dir = venv / ("Scripts" if os.name == "nt" else "bin")
+    spec = requirement(env("INPUT_VERSION"), env("GITHUB_ACTION_PATH") or str(Path(__file__).resolve().parent.parent))
+    installed = venv / "aliassync-requirement.txt"
+    if not (installed.exists() and installed.read_text(encoding="utf-8") == spec):
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        spec], check=True)
+        installed.write_text(spec, encoding="utf-8")
     path_file = env("GITHUB_PATH")
     if path_file:
         with open(path_file, "a", encoding="utf-8") as handle:
-            handle.write(f"{venv / 'bin'}\n")
-    subprocess.run([str(venv / "bin" / "aliassync"), "--version"], check=True)
+            handle.write(f"{bin_dir}\n")
+    subprocess.run([str(bin_dir / "aliassync"), "--version"], check=True)
     return 0
 
 
@@ -453,8 +464,14 @@ def main(argv: list[str]) -> int:
             raise UsageError(f"unknown arguments {argv[1:]}: run.py takes none, or 'install'")
         return run()
     except UsageError as error:
-        set_output("exit-code", "1")
+        if "exit-code" not in WRITTEN:
+            set_output("exit-code", "1")
         command_line("error", f"aliassync action: {error}")
+        return 1
+    except Exception as error:   # a bug here: still one line, and the exit-code output if none was written
+        if "exit-code" not in WRITTEN:
+            set_output("exit-code", "1")
+        command_line("error", f"aliassync action: internal error: {type(error).__name__}: {error}")
         return 1
 
 
