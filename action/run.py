@@ -220,7 +220,7 @@ def run_plan(paths: list[str], extra: list[str], plan_file: str) -> Outcome:
     printed, text, markdown = side_files(plan, ".out.json", ".txt", ".md")
     ran = aliassync(["plan", *paths, "--out", str(plan), "--format", "json", *extra], printed)
     if ran.code not in (0, 2):
-        markdown.write_text(failure_note(PLAN_MARKER, f"aliassync plan failed (exit {ran.code})", ran))
+        markdown.write_text(failure_note(PLAN_MARKER, f"aliassync plan failed (exit {ran.code})", ran), encoding="utf-8")
         return Outcome(ran.code, True, markdown=markdown, files=[printed], marker=PLAN_MARKER)
     saved = (load_json(printed) or {}).get("saved_plan") or {}
     print(show(plan, "text", text), end="", flush=True)
@@ -237,7 +237,7 @@ def run_drift(paths: list[str], extra: list[str], fail_on_drift: bool) -> Outcom
     printed, text, markdown = Path("aliassync-drift.json"), Path("aliassync-drift.txt"), Path("aliassync-drift.md")
     ran = aliassync(["drift", *paths, "--format", "json", *extra], printed)
     if ran.code not in (0, 2):
-        markdown.write_text(failure_note(DRIFT_MARKER, f"aliassync drift failed (exit {ran.code})", ran))
+        markdown.write_text(failure_note(DRIFT_MARKER, f"aliassync drift failed (exit {ran.code})", ran), encoding="utf-8")
         return Outcome(ran.code, True, markdown=markdown, files=[printed], marker=DRIFT_MARKER)
     print(show(printed, "text", text), end="", flush=True)
     show(printed, "markdown", markdown)
