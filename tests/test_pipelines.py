@@ -1,9 +1,10 @@
-"""The CI examples and the pre-commit hook: valid YAML for their systems, and
-every aliassync command they run exists with the options they pass."""
+"""The CI examples and the pre-commit hook: valid YAML for their systems, the GitHub workflow wired to
+the action at the repository's root (action.yml) with inputs it declares, and every aliassync command
+the GitLab pipeline runs exists with the options it passes (and does what the pipeline relies on)."""
 import json
+import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ from aliassync.cli import build_parser
 ROOT = Path(__file__).parent.parent
 GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"
 GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
+ACTION = ROOT / "action.yml"
+THE_ACTION = "aliassync-owner/aliassync@v1"     # the placeholder the example says to replace
 PRE_COMMIT = ROOT / ".pre-commit-hooks.yaml"
 
 
@@ -45,9 +48,8 @@ def assert_parses(argv: list[str]) -> None:
         pytest.fail(f"'aliassync {' '.join(argv)}' is not a valid command (exit {exit.code})")
 
 
-def github_scripts() -> list[str]:
-    workflow = yaml.safe_load(GITHUB.read_text())
-    return [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+def action_steps(job: dict) -> list[dict]:
+    return [step for step in job["steps"] if step.get("uses") == THE_ACTION]
 
 
 def gitlab_scripts() -> list[str]:
@@ -63,13 +65,64 @@ def test_the_github_workflow_has_its_triggers_and_jobs():
         assert job["runs-on"] == "ubuntu-latest" and job["steps"]
     assert workflow["jobs"]["apply"]["needs"] == "plan-main"
     assert workflow["jobs"]["apply"]["environment"] == "vicidial"
+    assert "REPLACE `aliassync-owner`" in GITHUB.read_text()
 
 
-def test_the_github_pr_comment_is_found_by_the_marker_the_markdown_plan_starts_with():
+def test_the_github_workflow_gives_the_action_only_inputs_it_declares():
+    workflow, action = yaml.safe_load(GITHUB.read_text()), yaml.safe_load(ACTION.read_text())
+    required = {name for name, spec in action["inputs"].items() if spec.get("required")}
+    used = [step for job in workflow["jobs"].values() for step in job["steps"] if "aliassync" in step.get("uses", "")]
+    assert used and all(step["uses"] == THE_ACTION for step in used)
+    for step in used:
+        assert set(step["with"]) <= set(action["inputs"]), step
+        assert required <= set(step["with"])
+    assert sorted(step["with"]["command"] for step in used) == ["apply", "drift", "plan", "plan", "validate"]
+    assert not [step for job in workflow["jobs"].values() for step in job["steps"] if "run" in step]
+
+
+def test_the_github_pull_request_job_validates_then_plans_with_the_comment():
+    job = yaml.safe_load(GITHUB.read_text())["jobs"]["plan-pr"]
+    validate, plan = action_steps(job)
+    assert validate["with"] == {"command": "validate", "paths": "aliases/"}
+    assert plan["with"] == {"command": "plan", "paths": "aliases/", "comment": True}
+    assert job["permissions"]["pull-requests"] == "write"
+
+
+def test_the_github_apply_job_applies_only_the_plan_the_plan_job_checksummed():
+    # The apply job gets the saved plan through the artifact the action uploads; the checksum travels
+    # apart, as a job output, so a plan file swapped or re-made in between is refused.
+    workflow, action = yaml.safe_load(GITHUB.read_text()), yaml.safe_load(ACTION.read_text())
+    plan_job, apply_job = workflow["jobs"]["plan-main"], workflow["jobs"]["apply"]
+    (plan,) = action_steps(plan_job)
+    assert plan["id"] == "plan" and plan["with"]["command"] == "plan"
+    assert plan_job["outputs"] == {"changes": "${{ steps.plan.outputs.changes }}",
+                                   "checksum": "${{ steps.plan.outputs.checksum }}"}
+    assert apply_job["if"] == "needs.plan-main.outputs.changes == 'true'"
+
+    steps = apply_job["steps"]
+    (download,) = [s for s in steps if s.get("uses") == "actions/download-artifact@v4"]
+    (apply,) = action_steps(apply_job)
+    assert steps.index(download) < steps.index(apply)
+    # the artifact the action names after its command, holding the plan file the apply step reads
+    upload = next(s for s in action["runs"]["steps"] if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert "format('aliassync-{0}', inputs.command)" in upload["with"]["name"]
+    assert download["with"]["name"] == "aliassync-plan"
+    assert apply["with"] == {"command": "apply", "plan-file": plan["with"]["plan-file"],
+                             "checksum": "${{ needs.plan-main.outputs.checksum }}"}
+
+
+def test_the_github_nightly_drift_fails_on_drift():
+    workflow = yaml.safe_load(GITHUB.read_text())
+    job = workflow["jobs"]["drift"]
+    (drift,) = action_steps(job)
+    assert drift["with"] == {"command": "drift", "paths": "aliases/", "fail-on-drift": True}
+    assert "github.event_name == 'schedule'" in job["if"]
+
+
+def test_the_gitlab_note_is_found_by_the_marker_the_markdown_plan_starts_with():
     from aliassync.output.render import PR_COMMENT_MARKER
 
-    assert f"marker='{PR_COMMENT_MARKER}'" in GITHUB.read_text()
-    assert PR_COMMENT_MARKER in GITLAB.read_text()
+    assert f'startswith("{PR_COMMENT_MARKER}")' in GITLAB.read_text()
 
 
 def test_the_gitlab_pipeline_has_its_stages_and_jobs():
@@ -82,10 +135,9 @@ def test_the_gitlab_pipeline_has_its_stages_and_jobs():
     assert pipeline["apply"]["needs"] == ["plan:main"]
 
 
-@pytest.mark.parametrize("scripts", [github_scripts, gitlab_scripts], ids=["github", "gitlab"])
-def test_every_aliassync_command_in_the_pipelines_exists(scripts):
-    commands = [argv for script in scripts() for argv in aliassync_commands(script)]
-    assert {argv[0] for argv in commands} >= {"validate", "plan", "apply", "drift"}
+def test_every_aliassync_command_in_the_gitlab_pipeline_exists():
+    commands = [argv for script in gitlab_scripts() for argv in aliassync_commands(script)]
+    assert {argv[0] for argv in commands} == {"validate", "plan", "show", "apply", "drift"}
     for argv in commands:
         assert_parses(argv)
 
@@ -122,29 +174,6 @@ def _saved_plan_output(tmp_path: Path, capsys) -> tuple[Path, str]:
     return tmp_path, json.loads((tmp_path / "plan.json").read_text())["checksum"]
 
 
-def test_the_github_apply_job_applies_only_the_plan_the_plan_job_checksummed(tmp_path, capsys):
-    # The apply job gets plan.json through an artifact; the checksum travels apart, as a job output,
-    # so a plan file swapped or re-made in between is refused.
-    workflow = yaml.safe_load(GITHUB.read_text())
-    plan_job, apply_job = workflow["jobs"]["plan-main"], workflow["jobs"]["apply"]
-    assert _apply_commands(github_scripts()) == [
-        ["apply", "plan.json", "--checksum", "$CHECKSUM", "--yes", "--result", "result.json"]]
-    (step,) = [s for s in apply_job["steps"] if "aliassync apply" in s.get("run", "")]
-    assert step["env"]["CHECKSUM"] == "${{ needs.plan-main.outputs.checksum }}"
-    assert plan_job["outputs"]["checksum"] == "${{ steps.plan.outputs.checksum }}"
-    (plan_step,) = [s for s in plan_job["steps"] if s.get("id") == "plan"]
-    assert "aliassync plan aliases/ --out plan.json --format json > plan-out.json\n" in plan_step["run"]
-    assert 'echo "checksum=${checksum}" >> "$GITHUB_OUTPUT"' in plan_step["run"]
-
-    # The step's own extraction, run on what plan really prints, gives plan.json's checksum.
-    extraction = re.search(r"checksum=\$\((jq [^)]*)\)", plan_step["run"]).group(1)
-    if shutil.which("jq") is None:
-        pytest.skip("jq is not installed (GitHub's runners have it)")
-    directory, checksum = _saved_plan_output(tmp_path, capsys)
-    done = subprocess.run(extraction, shell=True, cwd=directory, capture_output=True, text=True, check=True)
-    assert done.stdout == checksum + "\n"
-
-
 def test_the_gitlab_apply_job_applies_only_the_plan_the_plan_job_checksummed(tmp_path, capsys):
     # The checksum travels as a dotenv report: GitLab sets PLAN_CHECKSUM in the jobs that need plan:main.
     pipeline = yaml.safe_load(GITLAB.read_text())
@@ -164,3 +193,22 @@ def test_the_gitlab_apply_job_applies_only_the_plan_the_plan_job_checksummed(tmp
     command = shlex.quote(sys.executable) + extraction[len("python"):]
     subprocess.run(command, shell=True, cwd=directory, check=True)
     assert (directory / "plan.env").read_text() == f"PLAN_CHECKSUM={checksum}\n"
+
+
+def test_the_gitlab_merge_request_job_reads_the_dialer_once_and_notes_that_saved_plan(tmp_path, capsys):
+    # plan:mr's aliassync lines, run in order as the job runs them (against a sandbox): one plan, then
+    # `show` renders that saved plan, and the note's body starts with the marker the note is found by.
+    from aliassync.output.render import PR_COMMENT_MARKER
+
+    job = yaml.safe_load(GITLAB.read_text())["plan:mr"]
+    lines = [line for line in job["script"] if line.startswith("aliassync ")]
+    assert [line.split()[1] for line in lines] == ["plan", "show", "show"]
+    directory, checksum = _saved_plan_output(tmp_path, capsys)     # what the plan line leaves behind
+    assert lines[0] == "aliassync plan aliases/ --out plan.json --format json > plan-out.json || [ $? -eq 2 ]"
+    env = {**os.environ, "CI_JOB_URL": "https://gitlab.test/acme/dialer/-/jobs/42",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    for line in lines[1:]:
+        subprocess.run(line, shell=True, cwd=directory, env=env, check=True, capture_output=True)
+    note = (directory / "plan.md").read_text()
+    assert note.startswith(PR_COMMENT_MARKER + "\n") and "create team1" in note
+    assert "--data-urlencode \"body@plan.md\"" in job["script"][-1]
