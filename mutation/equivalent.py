@@ -24,8 +24,9 @@ EQUIVALENT: dict[str, str] = {
     "aliassync/output/planfile.py:save:drop keyword:encoding:os.fdopen(handle, 'w', encoding='utf-8')#1":
         "json.dump escapes every non-ASCII character, so the plan file is ASCII: any ASCII-compatible locale "
         "encoding writes the same bytes",
-    "aliassync/output/planfile.py:load:drop keyword:encoding:open(path, encoding='utf-8')#1":
-        "a plan file aliassync wrote is ASCII (see save); a file that is not fails its checksum either way",
+    "aliassync/output/planfile.py:read_json:drop keyword:encoding:open(path, encoding='utf-8')#1":
+        "what it reads aliassync wrote (a saved plan, see save) or printed (--format json): json escapes every "
+        "non-ASCII character, so the file is ASCII; a saved plan that is not fails its checksum either way",
     "aliassync/output/planfile.py:_plan_marker:constant:4096->4097:4096#1":
         "the first 4 KB only decide whether the file is worth parsing as JSON; a plan file starts with `{` (it "
         "differs only for a file with over 4 KB of whitespace before its first brace, which aliassync never writes)",
