@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 from .. import __version__
 from ..core.model import shown
 from ..core.plan import Action, Plan
-from . import fit
+from . import chart, fit
 
 FORMAT_VERSION = 1
 PR_COMMENT_MARKER = "<!-- aliassync-plan -->"
@@ -313,7 +313,7 @@ def _where_whole(details_url: str | None) -> str:
 
 def render_markdown(document: dict[str, Any], details_url: str | None = None) -> str:
     """The plan as one pull-request comment, at most `fit.BUDGET` characters: the marker (pipelines
-    find the comment by it), a summary table, refusals, then the details folded
+    find the comment by it), a summary table, refusals, the dependency chart, then the details folded
     per kind and action, cut to fit with a note saying what was left out and where the whole is."""
     head = [PR_COMMENT_MARKER, "### aliassync plan", ""]
     if document["vicidial_version"] or document["target"]:
@@ -325,6 +325,7 @@ def render_markdown(document: dict[str, Any], details_url: str | None = None) ->
     if warnings:
         head += [f"**Warnings: {len(warnings):,}** (listed below).", ""]
     labels = action_labels(document)
+    head += chart.chart_lines(document, labels)
 
     opened = len(document["actions"]) <= OPEN_DETAILS_UP_TO
     parts = []

@@ -1,9 +1,11 @@
-"""The markdown plan and drift fit one GitHub comment.
+"""The markdown plan and drift fit one GitHub comment, and the plan draws its dependencies in Mermaid.
 
 GitHub refuses a comment over 65,536 characters. A plan of 10 changes
-shows every action; one of 10,000 keeps its marker, summary table
-and refusals, shows a fair share of each section's whole entries,
-and says how many it left out and where the whole plan is.
+shows every action; one of 10,000 keeps its marker, summary table,
+refusals and chart, shows a fair share of each section's whole entries,
+and says how many it left out and where the whole plan is. The chart is
+checked by a strict validator of the Mermaid subset it emits, and was
+once checked by hand against Mermaid 11's own parser (see chart.py).
 """
 import re
 import time
@@ -11,10 +13,10 @@ import time
 import pytest
 
 from aliassync.core.model import Current, Desired, DesiredAlias, LiveAlias, Phone, PhoneSettings, Settings
-from aliassync.core.phone import DesiredPhone, LivePhone, SecretRef
-from aliassync.core.plan import Plan
+from aliassync.core.phone import DesiredPhone, LivePhone, PhoneValues, SecretRef
+from aliassync.core.plan import Action, AliasValues, Plan, Warning
 from aliassync.core.planner import plan
-from aliassync.output import drift, fit, render
+from aliassync.output import chart, drift, fit, render
 
 FIELDS = {"dialplan_number": "100", "voicemail_id": "100", "phone_full_name": "Desk", "protocol": "SIP",
           "local_gmt": "-5.00", "outbound_cid": "3125550100"}
@@ -72,7 +74,7 @@ def fenced(markdown: str, kind: str) -> list[list[str]]:
     blocks, inside = [], None
     for line in markdown.split("\n"):
         if inside is None and line.startswith("```"):
-            assert line == "```diff", line
+            assert line in ("```diff", "```mermaid"), line
             inside, body = line[3:], []
         elif inside is not None and line.startswith("```"):
             assert line == "```", line
@@ -128,6 +130,30 @@ def headings(diff_lines: list[str]) -> list[str]:
     return [line for line in diff_lines if not line.startswith(" ")]
 
 
+MERMAID_NODE = re.compile(r'    (n[1-9][0-9]*)\["((?:[\w .,:/_+=@-]|#[0-9]+;)*)"\]')
+MERMAID_EDGE = re.compile(r"    (n[1-9][0-9]*) --> (n[1-9][0-9]*)")
+
+
+def mermaid(lines: list[str]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Check a chart against the subset of Mermaid we emit: the header, then node definitions (unique
+    ids, labels quoted with only safe characters and entity codes), then edges between defined nodes.
+    Returns the labels decoded and the edges."""
+    assert lines[0] == "flowchart LR"
+    nodes, edges = {}, []
+    for line in lines[1:]:
+        node, edge = MERMAID_NODE.fullmatch(line), MERMAID_EDGE.fullmatch(line)
+        assert node or edge, f"not in the subset: {line!r}"
+        if node:
+            assert not edges, "a node defined after the edges"
+            assert node.group(1) not in nodes, "a node id defined twice"
+            assert "%%" not in node.group(2) and "-->" not in node.group(2)
+            nodes[node.group(1)] = re.sub(r"#([0-9]+);", lambda m: chr(int(m.group(1))), node.group(2))
+        else:
+            assert edge.group(1) in nodes and edge.group(2) in nodes, "an edge to an undefined node"
+            edges.append((edge.group(1), edge.group(2)))
+    return nodes, edges
+
+
 # ---------------------------------------------------------------- 10 changes: everything shows
 
 def test_ten_changes_show_whole_with_the_summary_first_and_no_cut(small):
@@ -150,9 +176,19 @@ def test_ten_changes_show_whole_with_the_summary_first_and_no_cut(small):
     assert "<details open><summary>Aliases to create (2)</summary>" in markdown     # a small plan shows open
     assert "    after: update team0\n" in markdown
     assert "> [!WARNING]\n> Apply will refuse: 4 deletes is over max_deletes 1" in markdown
-    order = [markdown.index(mark) for mark in ("| aliases |", "> [!WARNING]", "**Warnings: 2**",
+    order = [markdown.index(mark) for mark in ("| aliases |", "> [!WARNING]", "**Warnings: 2**", "```mermaid",
                                                "<details open><summary>Aliases to create")]
     assert order == sorted(order)
+
+
+def test_ten_changes_draw_every_dependency_between_two_objects(small):
+    (chart_lines,) = fenced(render.render_markdown(small), "mermaid")
+    nodes, edges = mermaid(chart_lines)
+    drawn = {(nodes[a], nodes[b]) for a, b in edges}
+    assert drawn == {("create phone p0new", f"create new_0_{LONG}"[:47] + "…"),
+                     ("create phone p1new", f"create new_1_{LONG}"[:47] + "…"),
+                     ("update team0", "delete phone p0old"), ("update team1", "delete phone p1old")}
+    assert "dependencies are not drawn" not in render.render_markdown(small)
 
 
 # ---------------------------------------------------------------- 10,000 changes: cut to fit, and said so
@@ -196,10 +232,10 @@ def test_ten_thousand_changes_fit_one_comment_and_the_cut_adds_up(large):
     assert where == URL
 
 
-def test_the_summary_and_refusal_come_before_the_cut_details(large):
+def test_the_summary_refusal_and_chart_come_before_the_cut_details(large):
     markdown = render.render_markdown(large)
     order = [markdown.index(mark) for mark in ("| aliases |", "> [!WARNING]\n> Apply will refuse: 4000 deletes",
-                                               "> [!NOTE]", "<details")]
+                                               "```mermaid", "> [!NOTE]", "<details")]
     assert order == sorted(order)
 
 
@@ -228,6 +264,70 @@ def test_a_refusal_naming_thousands_of_aliases_is_clipped_at_a_boundary():
     assert "alias10 (users u10); alias11 (users u11)" in markdown
     assert "(users u4999)" not in markdown
     assert "; … (cut here; the whole in the full output)\n" in markdown
+
+
+def test_the_chart_is_capped_and_says_how_many_dependencies_it_leaves_out(large):
+    markdown = render.render_markdown(large)
+    (chart_lines,) = fenced(markdown, "mermaid")
+    nodes, edges = mermaid(chart_lines)
+    assert len(nodes) <= chart.MAX_NODES and len(edges) <= chart.MAX_EDGES
+    assert (len(nodes), len(edges)) == (30, 15)                  # pairs: 30 nodes are reached first
+    total = len(chart.dependencies(large))
+    assert total == 4_000
+    assert (f"\n{total - len(edges):,} of {total:,} dependencies are not drawn (the chart shows at most 30 "
+            "actions and 40 arrows); the `after:` lines name them all.\n") in markdown
+
+
+# ---------------------------------------------------------------- the chart: when, and safe whatever the ids
+
+def test_no_chart_without_dependencies_between_objects():
+    # Two creates: nothing waits. A phone declared inactive: its update waits for its own create (one object).
+    plain = render.plan_document(Plan((Action("create:a", "create", "a", "declared", after=AliasValues("a", "A", ())),
+                                       Action("create:b", "create", "b", "declared", after=AliasValues("b", "B", ())))))
+    assert "mermaid" not in render.render_markdown(plain)
+    rows = {"old": (LivePhone("old", "300", SERVER, FIELDS),)}
+    current = Current({}, {}, {}, rows, frozenset({SERVER}))
+    desired = Desired((), Settings(), phones=(DesiredPhone("new", "100", SERVER, {**FIELDS, "active": "N"}, SECRETS),
+                                              DesiredPhone("old", "301", SERVER, FIELDS)))
+    steps = render.plan_document(plan(desired, current))
+    assert any(entry["depends_on"] for entry in steps["actions"])
+    assert chart.dependencies(steps) == []
+    assert "mermaid" not in render.render_markdown(steps)
+
+
+HOSTILE = ['a"b', "x-->y", "close]", "<script>alert(1)</script>", "%%{init: {}}%%", "semi;colon", "hash#35;",
+           "back`tick`", "ünïcødé☎", 'q"]; n1 --> n2 %% ', "a[b](c){d}|e|"]
+
+
+def test_hostile_ids_and_logins_stay_inside_their_labels():
+    actions = []
+    for i, name in enumerate(HOSTILE):
+        login = f"{name}{i}"
+        actions.append(Action(f"create:phone:{i}", "create", login, "declared", resource="phone",
+                              after=_phone_values(login)))
+        actions.append(Action(f"create:{i}", "create", name, "declared", after=AliasValues(name, name, (login,)),
+                              depends_on=(f"create:phone:{i}", "all:update")))
+    document = render.plan_document(Plan(tuple(actions)))
+    (chart_lines,) = fenced(render.render_markdown(document), "mermaid")
+    nodes, edges = mermaid(chart_lines)
+    assert len(edges) == len(HOSTILE)
+    labels = render.action_labels(document)
+    expected = {(chart.label(labels[f"create:phone:{i}"]), chart.label(labels[f"create:{i}"]))
+                for i in range(len(HOSTILE))}
+    # every label decodes back to the action's own name (shortened past LABEL_CHARS)
+    decoded = {(nodes[a], nodes[b]) for a, b in edges}
+    assert decoded == {(labels[f"create:phone:{i}"], labels[f"create:{i}"]) for i in range(len(HOSTILE))}
+    assert all('"' not in label[1:-1] for pair in expected for label in pair)
+    assert not any("<" in line or "`" in line or "%%" in line for line in chart_lines)
+
+
+def _phone_values(login):
+    return PhoneValues(login, "100", SERVER, FIELDS, {})
+
+
+def test_a_label_is_shortened_and_encoded():
+    assert chart.label('update a"b') == '"update a#34;b"'
+    assert chart.label("create " + "y" * 100) == '"create ' + "y" * 40 + '#8230;"'
 
 
 # ---------------------------------------------------------------- drift: the same budget
