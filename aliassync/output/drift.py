@@ -7,11 +7,12 @@ against `schema/plan.schema.json` like every `--format json` output.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from ..core.model import fold, shown
 from ..core.plan import Action, Plan, counted
-from .render import PR_COMMENT_MARKER, subject, subject_shown, warning_items, warning_lines
+from . import fit
+from .render import PR_COMMENT_MARKER, folded, subject, subject_shown, warning_items, warning_lines
 
 DRIFT_MARKER = PR_COMMENT_MARKER.replace("plan", "drift")
 
@@ -108,19 +109,33 @@ def render_text(document: dict[str, Any], details_url: str | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
+def _where_whole(details_url: str | None) -> str:
+    if details_url:
+        return f"The whole report: {details_url}"
+    return ("Read the whole report with `aliassync drift --format text` on the same files, or "
+            "`aliassync show FILE` on what `drift --format json` printed.")
+
+
 def render_markdown(document: dict[str, Any], details_url: str | None = None) -> str:
+    """The drift as one comment or issue, at most `fit.BUDGET` characters: the marker first, a table of
+    what differs, the warnings; cut to fit with a note saying what was left out and where the whole is."""
     entries = document["drift"]
-    out = [DRIFT_MARKER, "### aliassync drift", ""]
-    warnings = warning_items(document)
-    if warnings:
-        warnings = ["", "<details open><summary>Warnings</summary>", "", *warnings, "", "</details>"]
+    head = [DRIFT_MARKER, "### aliassync drift", ""]
+    warnings = fit.Part(warning_items(document), folded("Warnings", len(document["warnings"]), opened=True))
     if not entries:
-        out.append(_in_sync(document))
-        return "\n".join(out + warnings) + "\n"
+        head.append(_in_sync(document))
+        return fit.compose("\n".join(head) + "\n\n", [warnings], lambda shown: fit.cut_note(
+            [("warnings", shown[0], len(warnings.entries))], _where_whole(details_url)))
     heading = "alias or phone" if any(e["resource"] == "phone" for e in entries) else "alias"
-    out += [f"**{_differ(entries)}.**", "", f"| {heading} | drift | detail |", "| --- | --- | --- |"]
-    out += [f"| {subject_shown(e, '`')} | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
-    return "\n".join(out + warnings) + "\n"
+    head += [f"**{_differ(entries)}.**", ""]
+    rows = [f"| {subject_shown(e, '`')} | {e['status']} | {e['detail'].replace('|', '/')} |" for e in entries]
+    table = fit.Part(rows, lambda shown: (f"| {heading} | drift | detail |\n| --- | --- | --- |\n", "\n\n"))
+
+    def note(shown: Sequence[int]) -> str:
+        return fit.cut_note([("drift entries", shown[0], len(rows)), ("warnings", shown[1], len(warnings.entries))],
+                            _where_whole(details_url))
+
+    return fit.compose("\n".join(head) + "\n", [table, warnings], note)
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown}

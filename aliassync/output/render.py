@@ -7,11 +7,12 @@ renderers format the same document, so the three cannot disagree.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from .. import __version__
 from ..core.model import shown
 from ..core.plan import Action, Plan
+from . import chart, fit
 
 FORMAT_VERSION = 1
 PR_COMMENT_MARKER = "<!-- aliassync-plan -->"
@@ -122,13 +123,18 @@ def plan_document(plan: Plan, *, target: str = "", vicidial_version: str | None 
     return document
 
 
-def summary_line(document: dict[str, Any]) -> str:
+def headline(document: dict[str, Any]) -> str:
+    """`Plan: 3 to create, ...` or `No changes. ...`: the first sentence of the summary."""
     s = document["summary"]
     if not document["actions"]:
-        head = ("No changes. The live aliases and phones match the files." if s.get("phones")
+        return ("No changes. The live aliases and phones match the files." if s.get("phones")
                 else "No changes. The live aliases match the files.")
-    else:
-        head = f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+    return f"Plan: {s['create']} to create, {s['update']} to update, {s['delete']} to delete."
+
+
+def summary_line(document: dict[str, Any]) -> str:
+    s = document["summary"]
+    head = headline(document)
     left = [f"{s['in_sync']} in sync", f"{s['unmanaged']} unmanaged", f"{s['ignored']} ignored"]
     if s["protected"]:
         left.append(f"{s['protected']} protected")
@@ -247,39 +253,99 @@ def render_text(document: dict[str, Any], details_url: str | None = None) -> str
     return "\n".join(out) + "\n"
 
 
+LEFT_ALONE = ("in_sync", "unmanaged", "ignored", "protected")
+OPEN_DETAILS_UP_TO = 20         # a plan this small shows its details open; a larger one folded
+REFUSAL_CHARS = 2_000           # a refusal naming thousands of aliases is clipped in markdown
+SECTIONS = (("alias", "create", "Aliases to create"), ("alias", "update", "Aliases to update"),
+            ("alias", "delete", "Aliases to delete"), ("phone", "create", "Phones to create"),
+            ("phone", "update", "Phones to update"), ("phone", "delete", "Phones to delete"))
+
+
+def summary_table(document: dict[str, Any]) -> list[str]:
+    """Counts per kind: a row for aliases (and for phones when the files manage them or the plan
+    touches one), a column per action and per way of being left alone."""
+    s = document["summary"]
+    counts = {(e["resource"], e["action"]): 0 for e in document["actions"]}
+    for entry in document["actions"]:
+        counts[(entry["resource"], entry["action"])] += 1
+    columns = ["create", "update", "delete", *(c.replace("_", " ") for c in LEFT_ALONE)]
+    rows = [("aliases", "alias", [s[c] for c in LEFT_ALONE])]
+    phones = s.get("phones")
+    if phones or any(resource == "phone" for resource, _ in counts):
+        rows.append(("phones", "phone", [phones[c] if phones else 0 for c in LEFT_ALONE]))
+    unaddressable = s.get("unaddressable", 0)
+    if unaddressable:
+        columns.append("unaddressable")
+        rows = [(name, resource, [*alone, unaddressable if resource == "alias" else 0])
+                for name, resource, alone in rows]
+    lines = [f"| | {' | '.join(columns)} |", f"| --- |{' ---: |' * len(columns)}"]
+    for name, resource, alone in rows:
+        cells = [counts.get((resource, action), 0) for action in ("create", "update", "delete")] + alone
+        lines.append(f"| {name} | {' | '.join(f'{n:,}' for n in cells)} |")
+    return lines
+
+
+def _diff_entry(entry: dict[str, Any], labels: dict[str, str]) -> str:
+    """One action in a ```diff block (`!` for an update: GitHub colours `~` lines not at all)."""
+    lines = [_heading(entry).replace("~ update", "! update", 1)]
+    lines += [f"    {line}" for line in _detail_lines(entry) + _waits_for(entry, labels)]
+    return "\n".join(lines)
+
+
+def folded(title: str, total: int, opened: bool = False, body: tuple[str, str] = ("", "")
+           ) -> Callable[[int], tuple[str, str]]:
+    """The frame of a `<details>` section of `total` entries: `title (count)` as its summary, `body`
+    (a code fence) around the entries shown; with none shown, a line saying so."""
+    def frame(shown: int) -> tuple[str, str]:
+        summary = f"<details{' open' if opened else ''}><summary>{title} ({fit.shown_of(shown, total)})</summary>\n\n"
+        if not shown:
+            return summary + "Not shown here: see the note above.", "\n\n</details>\n\n"
+        return summary + body[0], body[1] + "\n\n</details>\n\n"
+    return frame
+
+
+def _where_whole(details_url: str | None) -> str:
+    if details_url:
+        return f"The whole plan: {details_url}"
+    return ("Read the whole plan with `aliassync plan --format text` on the same files, or "
+            "`aliassync show PLAN` for a plan saved with `--out`.")
+
+
 def render_markdown(document: dict[str, Any], details_url: str | None = None) -> str:
-    out = [PR_COMMENT_MARKER, "### aliassync plan", ""]
+    """The plan as one pull-request comment, at most `fit.BUDGET` characters: the marker (pipelines
+    find the comment by it), a summary table, refusals, the dependency chart, then the details folded
+    per kind and action, cut to fit with a note saying what was left out and where the whole is."""
+    head = [PR_COMMENT_MARKER, "### aliassync plan", ""]
     if document["vicidial_version"] or document["target"]:
-        out.append(f"Target: `{document['target']}` · VICIdial `{document['vicidial_version']}`")
-        out.append("")
-    out.append(f"**{summary_line(document)}**")
-    out.append("")
+        head += [f"Target: `{document['target']}` · VICIdial `{document['vicidial_version']}`", ""]
+    head += [f"**{headline(document)}**", "", *summary_table(document), ""]
     for line in refusal_lines(document):
-        out.append(f"> [!WARNING]\n> {line}")
-        out.append("")
-    if document["actions"]:
-        out.append("```diff")
-        labels = action_labels(document)
-        for entry in document["actions"]:
-            out.append(_heading(entry).replace("~ update", "! update", 1))
-            out.extend(f"    {line}" for line in _detail_lines(entry) + _waits_for(entry, labels))
-        out.append("```")
-        out.append("")
-    if document["warnings"]:
-        out.append("<details open><summary>Warnings</summary>")
-        out.append("")
-        out.extend(warning_items(document))
-        out.append("")
-        out.append("</details>")
-        out.append("")
+        head += [f"> [!WARNING]\n> {fit.clipped(line, REFUSAL_CHARS)}", ""]
+    warnings = warning_items(document)
+    if warnings:
+        head += [f"**Warnings: {len(warnings):,}** (listed below).", ""]
+    labels = action_labels(document)
+    head += chart.chart_lines(document, labels)
+
+    opened = len(document["actions"]) <= OPEN_DETAILS_UP_TO
+    parts = []
+    for resource, action, title in SECTIONS:
+        entries = [_diff_entry(e, labels) for e in document["actions"]
+                   if e["resource"] == resource and e["action"] == action]
+        parts.append(fit.Part(entries, folded(title, len(entries), opened, ("```diff\n", "\n```"))))
+    parts.append(fit.Part(warnings, folded("Warnings", len(warnings), opened=True)))
     for label, names in _left_alone(document):
-        out.append(f"<details><summary>{label.capitalize()} ({len(names)})</summary>")
-        out.append("")
-        out.append(", ".join(f"`{n}`" for n in names))
-        out.append("")
-        out.append("</details>")
-        out.append("")
-    return "\n".join(out).rstrip("\n") + "\n"
+        parts.append(fit.Part([f"`{n}`" for n in names], folded(label.capitalize(), len(names)), joiner=", "))
+
+    def note(shown: Sequence[int]) -> str:
+        actions = len(SECTIONS)
+        counts = [("actions", sum(shown[:actions]), len(document["actions"])),
+                  ("warnings", shown[actions], len(warnings))]
+        counts += [(f"{label} names", n, len(names)) for (label, names), n in
+                   zip(_left_alone(document), shown[actions + 1:])]
+        return fit.cut_note(counts, _where_whole(details_url))
+
+    return fit.compose("\n".join(head) + "\n", parts, note)
 
 
 def render_json(document: dict[str, Any]) -> str:

@@ -58,7 +58,7 @@ def test_an_empty_drift_keeps_its_warnings_in_markdown():
     document = drift_of([DesiredAlias("s_1", "Sales", ("p1",))], [LiveAlias("s_1", "Sales", "p1")])
     assert drift.render_markdown(document) == (
         "<!-- aliassync-drift -->\n### aliassync drift\n\nIn sync: 1 declared aliases match the dialer.\n\n"
-        "<details open><summary>Warnings</summary>\n\n- `s_1`: the id holds '-' or '_', which the agent screen "
+        "<details open><summary>Warnings (1)</summary>\n\n- `s_1`: the id holds '-' or '_', which the agent screen "
         "strips: agents cannot log in with it\n\n</details>\n")
 
 
