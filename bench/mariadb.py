@@ -2,7 +2,7 @@
 
 A benchmark database is created on the server named by a `mysql://` URL
 without a database (default: root on 127.0.0.1:3306, as the tests use),
-with a read-only account for aliassync (as README.md asks of a real
+with a read-only account for aliassync (as docs/security.md asks of a real
 VICIdial), and dropped afterwards.
 
 Queries are counted by the server, not by aliassync: MariaDB's user

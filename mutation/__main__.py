@@ -54,7 +54,7 @@ MODULES: dict[str, tuple[str, ...]] = {
                                   "tests/output/test_render_phones.py"),
     "aliassync/output/planfile.py": ("tests/output/test_planfile.py", "tests/output/test_gitops.py"),
 }
-COPIED = ("aliassync", "schema", "tests", "examples", "pyproject.toml", "README.md")
+COPIED = ("aliassync", "schema", "tests", "examples", "docs", "action", "action.yml", "pyproject.toml", "README.md")
 KILLED, SURVIVED, TIMEOUT, BROKEN = "killed", "survived", "timeout", "broken"
 
 

@@ -3,6 +3,7 @@
 - docs/file-format.md documents exactly the keys schema/aliassync.schema.json defines, object by object;
 - docs/commands.md names every option of every command the parser has, and every exit code;
 - every relative link in README.md and docs/*.md reaches a file (and a heading, for `#anchors`);
+- docs/pipelines.md documents exactly the inputs and outputs action.yml declares, with its defaults;
 - docs/troubleshooting.md explains every warning code the planner can give and every VICIdial
   answer kind and reason aliassync classifies.
 """
@@ -170,6 +171,42 @@ def test_commands_documents_every_command_and_option():
         assert f"aliassync {name}" in text, f"docs/commands.md never shows `aliassync {name}`"
         for flag in options(sub):
             assert re.search(rf"`{re.escape(flag)}(?![-a-z])", text), f"docs/commands.md lacks {name} {flag}"
+
+
+def table_rows(text: str, heading: str) -> dict[str, list[str]]:
+    """The rows of the table that follows `heading` (a line of its own), by their first cell's `name`."""
+    after = text.split(f"\n{heading}\n", 1)[1]
+    rows = {}
+    for line in after.splitlines()[1:]:
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split(" | ")]
+        if cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+def test_pipelines_documents_exactly_the_actions_inputs_outputs_and_defaults():
+    import yaml
+
+    action = yaml.safe_load(read(ROOT / "action.yml"))
+    text = read(DOCS / "pipelines.md")
+    inputs, outputs = table_rows(text, "Inputs:"), table_rows(text, "Outputs:")
+    assert set(inputs) == set(action["inputs"])
+    assert set(outputs) == set(action["outputs"])
+    for name, spec in action["inputs"].items():
+        default = str(spec.get("default", ""))
+        shown = inputs[name][0]
+        if spec.get("required"):
+            assert shown == "required", name
+        elif default == "":
+            assert shown in ("empty", "`aliassync-COMMAND`"), name     # artifact-name: empty means that name
+        elif default.startswith("${{"):
+            assert "token" in shown, name
+        else:
+            assert shown == f"`{default}`", name
 
 
 def test_commands_documents_every_exit_code():
