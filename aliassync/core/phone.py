@@ -338,20 +338,34 @@ def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], curre
         final[fold(action.name)] = action.after.phone_logins if action.after is not None else ()
     problems: list[str] = []
     linked_phones = []
+    deletes = [a for a in phone_actions if a.kind == "delete" and fold(a.name) not in creates]
+    # Who lists a login, once for all deletes (not a scan of every alias per delete): the aliases
+    # as they will be, and the alias actions whose before lists it, in plan order.
+    kept_in = _listing((key, logins) for key, logins in final.items()) if deletes else {}
+    dropped_by = (_listing((a.key, a.before.phone_logins) for a in linked_aliases if a.before is not None)
+                  if deletes else {})
     for action in phone_actions:
         login = fold(action.name)
         if action.kind == "delete" and login not in creates:
             keeping = sorted(current.aliases[key].alias_id if key in current.aliases else key
-                             for key, logins in final.items() if login in {fold(m) for m in logins})
+                             for key in kept_in.get(login, ()))
             if keeping:
                 problems.append(f"phone {action.name}: deleting it would leave alias(es) {', '.join(keeping)} "
                                 "listing it; drop it from them first (in the files)")
-            dropping = tuple(a.key for a in linked_aliases if a.before is not None
-                             and login in {fold(m) for m in a.before.phone_logins})
+            dropping = tuple(dropped_by.get(login, ()))
             if dropping:
                 action = replace(action, depends_on=tuple(dict.fromkeys(action.depends_on + dropping)))
         linked_phones.append(action)
     return tuple(linked_aliases), tuple(linked_phones), tuple(problems)
+
+
+def _listing(owners: Iterable[tuple[str, tuple[str, ...]]]) -> dict[str, list[str]]:
+    """Folded login -> the owners (in the order given) whose logins list it, each owner once."""
+    listing: dict[str, list[str]] = {}
+    for owner, logins in owners:
+        for login in {fold(m) for m in logins}:
+            listing.setdefault(login, []).append(owner)
+    return listing
 
 
 # ------------------------------------------------------------------ how the applier checks a phone
