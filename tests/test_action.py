@@ -69,6 +69,24 @@ GH_STAND_IN = textwrap.dedent('''\
 ''')
 
 
+def read_github_output(path: Path) -> dict[str, str]:
+    """A GITHUB_OUTPUT file read as the runner reads it: name=value lines and name<<DELIMITER blocks."""
+    found, lines = {}, iter(path.read_text().splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            value = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                value.append(inner)
+            found[name] = "\n".join(value)
+        elif line:
+            name, value = line.split("=", 1)
+            found[name] = value
+    return found
+
+
 class Runner:
     """One job's workspace: a sandbox dialer, the desired files, the runner's files, the gh stand-in."""
 
@@ -119,21 +137,7 @@ class Runner:
                               timeout=120)
 
     def outputs(self) -> dict[str, str]:
-        """GITHUB_OUTPUT read as the runner reads it: name=value lines and name<<DELIMITER blocks."""
-        found, lines = {}, iter(self.output.read_text().splitlines())
-        for line in lines:
-            if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-                name, delimiter = line.split("<<", 1)
-                value = []
-                for inner in lines:
-                    if inner == delimiter:
-                        break
-                    value.append(inner)
-                found[name] = "\n".join(value)
-            else:
-                name, value = line.split("=", 1)
-                found[name] = value
-        return found
+        return read_github_output(self.output)
 
     def gh(self) -> dict:
         return json.loads(self.state.read_text()) if self.state.exists() else {"comments": [], "calls": []}

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from test_action import GH_STAND_IN, PLAN_MARKER
+from test_action import GH_STAND_IN, PLAN_MARKER, read_github_output
 
 ROOT = Path(__file__).parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -172,23 +172,6 @@ def should_run(step: dict, context: dict, job_failed: bool) -> bool:
     return verdict if expression.status_function else verdict and not job_failed
 
 
-def read_output_file(path: Path) -> dict[str, str]:
-    found, lines = {}, iter(path.read_text().splitlines())
-    for line in lines:
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            value = []
-            for inner in lines:
-                if inner == delimiter:
-                    break
-                value.append(inner)
-            found[name] = "\n".join(value)
-        elif line:
-            name, value = line.split("=", 1)
-            found[name] = value
-    return found
-
-
 class Job:
     """One job on the stand-in runner: a workspace, RUNNER_TEMP, PATH, the step summary, the log."""
 
@@ -213,7 +196,7 @@ class Job:
         self.log: list[str] = []
         self.artifacts: list[dict] = []
 
-    def use_action(self, inputs: dict[str, str], extra_env: dict[str, str]) -> tuple[bool, dict]:
+    def use_action(self, inputs: dict[str, str]) -> tuple[bool, dict]:
         """`uses: ./` with these inputs: (did the job fail, the action's outputs)."""
         declared = ACTION["inputs"]
         unknown = set(inputs) - set(declared)
@@ -233,14 +216,14 @@ class Job:
                 if step["uses"].startswith("actions/upload-artifact"):
                     self.artifacts.append(given)
                 continue
-            outcome, outputs = self.run_step(step, context, extra_env, number)
+            outcome, outputs = self.run_step(step, context)
             if "id" in step:
                 context["steps"][step["id"]] = {"outputs": outputs, "outcome": outcome}
             failed = failed or outcome != "success"
         outputs = {name: substitute(spec["value"], context) for name, spec in ACTION["outputs"].items()}
         return failed, outputs
 
-    def run_step(self, step: dict, context: dict, extra_env: dict, number: int) -> tuple[str, dict]:
+    def run_step(self, step: dict, context: dict) -> tuple[str, dict]:
         assert step["shell"] == "bash"
         script = self.dir / f"step-{len(self.log)}.sh"
         script.write_text(step["run"])
@@ -254,14 +237,14 @@ class Job:
             "GITHUB_OUTPUT": str(output), "GITHUB_PATH": str(path_file), "GITHUB_STEP_SUMMARY": str(self.summary),
             "GITHUB_EVENT_PATH": str(self.dir / "event.json"), "GITHUB_EVENT_NAME": "pull_request",
             "GITHUB_REPOSITORY": "acme/dialer-config", "GITHUB_SERVER_URL": "https://github.test",
-            "GITHUB_RUN_ID": "4242", "GH_STUB_STATE": str(self.gh_state), **extra_env}
+            "GITHUB_RUN_ID": "4242", "GH_STUB_STATE": str(self.gh_state)}
         environment.update({k: substitute(v, context) for k, v in step.get("env", {}).items()})
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
                               cwd=self.workspace, env=environment, capture_output=True, text=True, timeout=600)
         self.log += [done.stdout, done.stderr]
         # the runner: GITHUB_PATH's lines go in front of PATH for every later step, the last line first
         self.path = [line for line in reversed(path_file.read_text().splitlines()) if line] + self.path
-        return ("success" if done.returncode == 0 else "failure"), read_output_file(output)
+        return ("success" if done.returncode == 0 else "failure"), read_github_output(output)
 
     def comments(self) -> list[dict]:
         return json.loads(self.gh_state.read_text())["comments"] if self.gh_state.exists() else []
@@ -295,7 +278,7 @@ def test_plan_then_apply_of_the_saved_plan_then_drift_from_the_wheel_as_a_runner
     shutil.copy(ROOT / "examples" / "aliases.yaml", job.workspace / "aliases" / "aliases.yaml")
     common = {"paths": "aliases/", "version": str(wheel), "python-version": "", "args": f"--sandbox {sandbox}"}
 
-    failed, plan = job.use_action({"command": "plan", "comment": "true", **common}, {})
+    failed, plan = job.use_action({"command": "plan", "comment": "true", **common})
     log = "\n".join(job.log)
     assert not failed, log
     assert "skipped: Set up Python" in log and "ran: Install aliassync" in log and "ran: aliassync plan" in log
@@ -311,16 +294,16 @@ def test_plan_then_apply_of_the_saved_plan_then_drift_from_the_wheel_as_a_runner
     (comment,) = job.comments()
     assert comment["body"].startswith(PLAN_MARKER) and "create" in comment["body"]
     assert comment["body"] in job.summary.read_text()
-    installed = (venv_bin / "python").stat().st_mtime_ns
+    installed = (job.temp / "aliassync-venv" / "aliassync-requirement.txt").stat().st_mtime_ns
 
     job.log.clear()
-    failed, applied = job.use_action({"command": "apply", "checksum": plan["checksum"], **common}, {})
+    failed, applied = job.use_action({"command": "apply", "checksum": plan["checksum"], **common})
     assert not failed, "\n".join(job.log)
     assert applied["exit-code"] == "0" and applied["changes"] == "true" and applied["checksum"] == plan["checksum"]
-    assert (venv_bin / "python").stat().st_mtime_ns == installed        # same version: installed once a job
+    assert (job.temp / "aliassync-venv" / "aliassync-requirement.txt").stat().st_mtime_ns == installed  # once a job
 
     job.log.clear()
-    failed, drift = job.use_action({"command": "drift", **common}, {})
+    failed, drift = job.use_action({"command": "drift", **common})
     assert not failed and drift["exit-code"] == "0" and drift["changes"] == "false", "\n".join(job.log)
     assert len(job.comments()) == 1
 
@@ -332,13 +315,13 @@ def test_a_refused_apply_fails_the_job_in_the_last_step_after_the_artifact_is_ke
                    check=True, capture_output=True)
     shutil.copy(ROOT / "examples" / "aliases.yaml", job.workspace / "aliases.yaml")
     common = {"paths": "aliases.yaml", "version": str(wheel), "python-version": "", "args": f"--sandbox {sandbox}"}
-    failed, plan = job.use_action({"command": "plan", **common}, {})
+    failed, plan = job.use_action({"command": "plan", **common})
     assert not failed and plan["exit-code"] == "2", "\n".join(job.log)
 
     job.log.clear()
     wrong = "sha256:" + "0" * 64
     failed, applied = job.use_action({"command": "apply", "checksum": wrong, "artifact-name": "apply-result",
-                                      **common}, {})
+                                      **common})
     log = "\n".join(job.log)
     assert failed and applied["exit-code"] == "1" and applied["changes"] == "false", log
     assert log.index("ran: aliassync apply") < log.index("ran: Upload the plan") < log.index("ran: Fail when aliassync did")
