@@ -338,15 +338,17 @@ def link(alias_actions: Sequence[Action], phone_actions: Sequence[Action], curre
         final[fold(action.name)] = action.after.phone_logins if action.after is not None else ()
     problems: list[str] = []
     linked_phones = []
-    deletes = [a for a in phone_actions if a.kind == "delete" and fold(a.name) not in creates]
-    # Who lists a login, once for all deletes (not a scan of every alias per delete): the aliases
-    # as they will be, and the alias actions whose before lists it, in plan order.
-    kept_in = _listing((key, logins) for key, logins in final.items()) if deletes else {}
-    dropped_by = (_listing((a.key, a.before.phone_logins) for a in linked_aliases if a.before is not None)
-                  if deletes else {})
+    # Who lists a login, indexed once at the first delete (not a scan of every alias per delete,
+    # nor for a plan that deletes no phone): the aliases as they will be, and the alias actions
+    # whose before lists it, in plan order.
+    listed: tuple[dict[str, list[str]], dict[str, list[str]]] | None = None
     for action in phone_actions:
         login = fold(action.name)
         if action.kind == "delete" and login not in creates:
+            if listed is None:
+                listed = (_listing(final.items()),
+                          _listing((a.key, a.before.phone_logins) for a in linked_aliases if a.before is not None))
+            kept_in, dropped_by = listed
             keeping = sorted(current.aliases[key].alias_id if key in current.aliases else key
                              for key in kept_in.get(login, ()))
             if keeping:

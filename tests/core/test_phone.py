@@ -324,3 +324,29 @@ def test_how_the_applier_judges_a_phone_row():
     assert phone_kind.asked(create) == "phone 100a at extension 100 on 10.10.10.15 (protocol 'SIP')"
     assert phone_kind.shown(LivePhone("100a", "100", "10.10.10.15", {"email": "a@b.co"})) == \
         "phone 100a at extension 100 on 10.10.10.15 (email 'a@b.co')"
+
+
+def test_both_readers_group_phones_by_folded_login_those_sharing_one_by_server_then_extension():
+    # VICIdial does not forbid two phones one login; which one a check reads must not depend on the
+    # order the database or the admin screens listed them in
+    a = live("200A", "200", "10.10.10.16")
+    b = live("200a", "201", "10.10.10.15")
+    c = live("200a", "Z200", "10.10.10.15")
+    d = live("200a", "y200", "10.10.10.15")
+    single = live("300a", "300")
+    grouped = phone_kind.by_login([a, single, c, b, d])
+    assert list(grouped) == ["200a", "300a"]
+    assert grouped["300a"] == (single,)
+    assert grouped["200a"] == (b, d, c, a)           # server, then extension folded (y < Z)
+    assert phone_kind.by_login([a, b]) == {"200a": (b, a)}
+    assert phone_kind.by_login([]) == {}
+
+
+def test_an_update_of_a_phone_a_staying_alias_lists_is_not_taken_for_a_delete():
+    row = live(fields={**FULL, "phone_full_name": "Old desk"})
+    current = state(row, aliases=[LiveAlias("sales", "Sales", "100a")])
+    part = plan_phones([declared()], PhoneSettings(), current)
+    (update,) = part.actions
+    assert update.kind == "update"
+    _, linked, problems = link((), part.actions, current)
+    assert problems == () and linked == (update,)
