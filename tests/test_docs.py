@@ -4,13 +4,14 @@
 - docs/commands.md names every option of every command the parser has, and every exit code;
 - every relative link in README.md and docs/*.md reaches a file (and a heading, for `#anchors`);
 - docs/pipelines.md documents exactly the inputs and outputs action.yml declares, with its defaults;
-- docs/troubleshooting.md explains every warning code the planner can give and every VICIdial
-  answer kind and reason aliassync classifies.
+- docs/troubleshooting.md explains every warning code the planner can give, every VICIdial
+  answer kind and reason aliassync classifies, and quotes every error message the code raises.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import json
 import re
 import typing
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from aliassync.cli import build_parser
+from aliassync.errors import AliassyncError
 from aliassync.vicidial import answer
 
 ROOT = Path(__file__).parents[1]
@@ -309,3 +311,59 @@ def test_troubleshooting_explains_every_answer_kind_and_reason():
         assert f"| `{reason}` |" in text, f"VICIdial's answer {reason!r} is not explained"
     for prefix in ("USER DOES NOT HAVE PERMISSION", "YOU MUST USE A VALID", "MUST BE"):   # the families
         assert prefix in text
+
+
+def _literal_parts(node: ast.expr) -> list[str]:
+    """The literal text of a message: a string, the constant parts of an f-string, of a + b."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.JoinedStr):
+        return [value.value for value in node.values if isinstance(value, ast.Constant)]
+    if isinstance(node, ast.BinOp):
+        return _literal_parts(node.left) + _literal_parts(node.right)
+    return []
+
+
+def error_messages() -> list[tuple[str, list[str]]]:
+    """Every message the code raises as one of aliassync's errors (an AliassyncError, which the command
+    line prints as `error: ...`) or lists as a plan problem: (where, its literal parts of 12 or more
+    characters, which are what a user can search the page for)."""
+    found = []
+    for path in sorted((ROOT / "aliassync").rglob("*.py")):
+        if path.name == "__main__.py":       # importing it would run the command line
+            continue
+        module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+        for node in ast.walk(ast.parse(read(path))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            func = node.func
+            raised = isinstance(func, ast.Name) and isinstance(vars(module).get(func.id), type) \
+                and issubclass(vars(module)[func.id], AliassyncError)
+            problem = isinstance(func, ast.Attribute) and func.attr == "append" \
+                and isinstance(func.value, ast.Name) and func.value.id == "problems"
+            if raised or problem:
+                message = node.args[0]
+                if isinstance(message, ast.Call) and getattr(message.func, "id", "") == "Problem":
+                    message = message.args[1]           # a file's problem: Problem(place, message, ...)
+                parts = [part.strip(" :;,.()") for part in _literal_parts(message)]
+                found.append((f"{path.relative_to(ROOT)}:{node.lineno}", [p for p in parts if len(p) >= 12]))
+    return found
+
+
+def test_troubleshooting_quotes_every_error_message_the_code_raises():
+    text = read(DOCS / "troubleshooting.md")
+    messages = error_messages()
+    assert len(messages) > 100        # the walk finds them (raised errors and plan problems)
+    bugs = [where for where, parts in messages if any("a bug" in part for part in parts)]
+    assert bugs and "messages naming `a bug`" in text      # one row for the guards against our own bugs
+    missing = [f"{where}: {parts}" for where, parts in messages
+               if parts and not any("a bug" in part for part in parts) and not any(p in text for p in parts)]
+    assert not missing, "docs/troubleshooting.md does not quote:\n" + "\n".join(missing)
+
+
+def test_the_error_message_walk_can_fail():
+    messages = dict(error_messages())
+    (where,) = [w for w, parts in messages.items() if "database URL has no host" in parts]
+    assert where.startswith("aliassync/vicidial/db_url.py:")
+    text = read(DOCS / "troubleshooting.md").replace("database URL has no host", "database URL lacks a host")
+    assert not any(part in text for part in messages[where])

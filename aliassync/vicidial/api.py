@@ -205,7 +205,7 @@ class ApiClient:
 def _no_secret_reader(ref: SecretRef) -> str:
     """The default way to read a password reference: there is none."""
     raise ConfigError(f"cannot read the password {ref}: this API writer was given no way to read password "
-                      "references; nothing was sent")
+                      "references (a bug); nothing was sent")
 
 
 class ApiWriter:

@@ -268,7 +268,7 @@ def test_without_a_way_to_read_passwords_a_create_names_the_reference_and_sends_
         ApiWriter(client).write(create())
 
     assert str(refused.value) == ("cannot read the password {env: AGENT_PHONE_PASS}: this API writer was given no "
-                                  "way to read password references; nothing was sent")
+                                  "way to read password references (a bug); nothing was sent")
     assert vicidial.requests == []
 
 
