@@ -34,7 +34,8 @@ from .equivalent import EQUIVALENT
 from .operators import Mutant, mutants, mutated
 
 ROOT = Path(__file__).resolve().parent.parent
-# Each core module, and the tests that pin its behaviour (run with -x, in this order).
+# Each core module (and the outputs a pipeline relies on), and the tests that pin its behaviour
+# (run with -x, in this order).
 MODULES: dict[str, tuple[str, ...]] = {
     "aliassync/core/planner.py": ("tests/core/test_planner.py", "tests/core/test_unaddressable.py",
                                   "tests/core/test_phone.py", "tests/core/test_checks.py",
@@ -51,8 +52,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "aliassync/workflow/applier.py": ("tests/workflow/test_applier.py", "tests/workflow/test_applier_phones.py",
                                       "tests/core/test_safety.py", "tests/workflow/test_settlement.py"),
     "aliassync/output/drift.py": ("tests/output/test_drift.py", "tests/output/test_gitops.py",
-                                  "tests/output/test_render_phones.py"),
-    "aliassync/output/planfile.py": ("tests/output/test_planfile.py", "tests/output/test_gitops.py"),
+                                  "tests/output/test_render_phones.py", "tests/output/test_markdown_fit.py"),
+    "aliassync/output/planfile.py": ("tests/output/test_planfile.py", "tests/output/test_gitops.py",
+                                     "tests/output/test_show.py"),
+    "aliassync/output/fit.py": ("tests/output/test_fit.py", "tests/output/test_markdown_fit.py"),
+    "aliassync/output/chart.py": ("tests/output/test_chart.py", "tests/output/test_markdown_fit.py"),
+    "aliassync/output/show.py": ("tests/output/test_show.py",),
 }
 COPIED = ("aliassync", "schema", "tests", "examples", "docs", "action", "action.yml", "pyproject.toml", "README.md")
 KILLED, SURVIVED, TIMEOUT, BROKEN = "killed", "survived", "timeout", "broken"

@@ -21,6 +21,9 @@ EQUIVALENT: dict[str, str] = {
         "every caller tests the answer for truth (if, and, not), where None and False are the same",
     "aliassync/core/phone.py:matches:return:value->None:return False#2":
         "every caller tests the answer for truth (if, and, not), where None and False are the same",
+    "aliassync/output/fit.py:clipped:constant:0->1:0#1":
+        "rfind from 1 instead of 0 differs only for a separator at index 0, which `cut > 0` refuses either way "
+        "(a hard cut at the limit)",
     "aliassync/output/planfile.py:save:drop keyword:encoding:os.fdopen(handle, 'w', encoding='utf-8')#1":
         "json.dump escapes every non-ASCII character, so the plan file is ASCII: any ASCII-compatible locale "
         "encoding writes the same bytes",

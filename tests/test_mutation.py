@@ -59,3 +59,17 @@ def test_identical_changes_in_one_function_are_told_apart_by_rank():
 def test_every_listed_equivalent_mutant_still_exists_and_says_why():
     assert stale_equivalents(list(MODULES)) == []
     assert all(len(reason) > 40 for reason in EQUIVALENT.values())
+
+
+def test_docs_list_exactly_the_equivalent_mutants_and_their_reasons():
+    text = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
+    table = text[text.index("| module | mutant | why it cannot change behaviour |"):].split("\n\n")[0]
+    documented = {f"{module.strip(' `')}:{mutant.strip(' `')}": why.strip()
+                  for module, mutant, why in (row.strip("|").split(" | ") for row in table.splitlines()[2:])}
+    assert documented == EQUIVALENT
+
+
+def test_every_module_mutated_has_its_tests():
+    for module, tests in MODULES.items():
+        assert (ROOT / module).is_file(), module
+        assert tests and all((ROOT / test).is_file() for test in tests), module

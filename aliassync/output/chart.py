@@ -59,13 +59,13 @@ def chart_lines(document: dict[str, Any], labels: dict[str, str]) -> list[str]:
     drawn = []
     for first, then in found:
         new = [key for key in (first, then) if key not in ids]
-        if len(drawn) >= MAX_EDGES:
-            break
         if len(ids) + len(new) > MAX_NODES:
-            continue
+            continue                  # a later arrow between actions already drawn may still fit
         for key in new:
             ids[key] = f"n{len(ids) + 1}"
         drawn.append((first, then))
+        if len(drawn) == MAX_EDGES:
+            break
     lines = ["Order of changes (an arrow goes from an action to one that waits for it):", "",
              "```mermaid", "flowchart LR"]
     lines += [f"    {node}[{label(labels[key])}]" for key, node in ids.items()]

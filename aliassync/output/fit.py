@@ -42,15 +42,16 @@ class Part:
         return opening + self.joiner.join(self.entries[:shown]) + closing
 
     def frame_size(self) -> int:
-        """The longest the frame can be, whatever is shown (a cut frame says how many)."""
+        """The longest the frame can be, whatever is shown: with none shown (a frame may say so in
+        words), cut (it counts what it shows: no count is wider than total - 1) or whole."""
         total = len(self.entries)
         if not total:
             return 0
-        return max(width("".join(self.frame(shown))) for shown in {0, total - 1, total})
+        return max(width("".join(self.frame(shown))) for shown in (0, total - 1, total))
 
-    def size(self, shown: int) -> int:
-        """The size of the first `shown` entries with their joiners."""
-        return sum(map(width, self.entries[:shown])) + width(self.joiner) * max(shown - 1, 0)
+    def size(self) -> int:
+        """The size of every entry with the joiners between them."""
+        return sum(map(width, self.entries)) + width(self.joiner) * max(len(self.entries) - 1, 0)
 
     def fitting(self, room: int) -> tuple[int, int]:
         """How many first entries fit in `room`, and their size."""
@@ -67,18 +68,13 @@ class Part:
 def allot(parts: Sequence[Part], room: int) -> list[int]:
     """How many entries of each part to show in `room` characters, shared fairly: a part smaller
     than its share shows whole and leaves the rest to the others, the larger ones split what is left."""
-    shown = [0] * len(parts)
-    sizes = [part.size(len(part.entries)) for part in parts]
-    order = sorted(range(len(parts)), key=sizes.__getitem__)
-    left = max(room, 0)
+    order = sorted(range(len(parts)), key=lambda index: parts[index].size())
+    shown: dict[int, int] = {}
+    left = room
     for done, index in enumerate(order):
-        share = left // (len(order) - done)
-        if sizes[index] <= share:
-            shown[index], used = len(parts[index].entries), sizes[index]
-        else:
-            shown[index], used = parts[index].fitting(share)
+        shown[index], used = parts[index].fitting(left // (len(order) - done))
         left -= used
-    return shown
+    return [shown[index] for index in range(len(parts))]
 
 
 def compose(head: str, parts: Sequence[Part], note: Callable[[Sequence[int]], str],

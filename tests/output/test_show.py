@@ -76,3 +76,18 @@ def test_what_show_refuses_it_names_in_one_line(sandbox, tmp_path, capsys):
         code, out, err = run(capsys, "show", str(tmp_path / name))
         assert (code, out) == (1, "")
         assert err == f"error: {tmp_path / name}: {message}\n"
+
+
+def test_a_plan_or_drift_too_long_for_one_comment_names_the_details_url_it_is_shown_with(sandbox, tmp_path, capsys):
+    many = tmp_path / "many.yaml"
+    many.write_text("version: 1\naliases:\n" + "".join(
+        f"  team{i:04d}:\n    alias_name: Team {i} {'x' * 40}\n    phone_logins: [100a, 100b, 100c]\n"
+        for i in range(1_500)))
+    url = "https://ci.example.test/runs/7"
+    for command, whole in (("plan", "The whole plan: "), ("drift", "The whole report: ")):
+        _, as_json, _ = run(capsys, command, str(many), "--sandbox", sandbox, "--format", "json")
+        kept = tmp_path / f"{command}.json"
+        kept.write_text(as_json)
+        code, shown, _ = run(capsys, "show", str(kept), "--format", "markdown", "--details-url", url)
+        assert code == 0 and "Cut to fit a GitHub comment" in shown, command
+        assert f"{whole}{url}\n" in shown, command
