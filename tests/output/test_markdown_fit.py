@@ -169,7 +169,7 @@ def test_ten_changes_draw_every_dependency_between_two_objects(small):
 def test_ten_thousand_changes_fit_one_comment_and_the_cut_adds_up(large):
     assert len(large["actions"]) == 10_000
     assert len(large["warnings"]) == 2_000
-    markdown = render.render_markdown(large, details_url=URL)      # its time: python -m bench.markdown
+    markdown = render.render_markdown(large, details_url=URL)      # its time: python -m bench.outputs
     assert len(markdown) <= fit.width(markdown) <= fit.BUDGET < fit.GITHUB_COMMENT_LIMIT
     assert markdown.startswith("<!-- aliassync-plan -->\n### aliassync plan\n")
     assert table(markdown) == {
