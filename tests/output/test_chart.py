@@ -19,7 +19,7 @@ def drawn(document):
     lines = chart.chart_lines(document, labels)
     nodes = {line.split("[")[0].strip(): line.split('"')[1] for line in lines if line.startswith("    n")
              and "[" in line}
-    edges = [tuple(nodes[n].replace("#58;", ":") for n in line.split(" --> "))
+    edges = [tuple(nodes[n] for n in line.split(" --> "))
              for line in (line.strip() for line in lines) if " --> " in line]
     return nodes, edges, lines
 
